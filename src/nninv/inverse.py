@@ -1,0 +1,200 @@
+"""Exact, batched, closed-form preimages of a dense layer ``y = a(x W + b)``.
+
+Notation (row vectors, Keras's convention): ``x`` has ``n_in`` entries, ``W``
+is ``n_in x n_out``, ``b`` has ``n_out``. With the thin singular value
+decomposition ``W = U S V^T`` and numerical rank ``r``,
+
+* the layer's pre-activation ``t = a^{-1}(y) - b`` is reachable exactly when
+  ``t = t V_r V_r^T`` (``t`` lies in the row space of ``W``);
+* then the preimage set ``{x : a(x W + b) = y}`` is the affine subspace
+  ``{x : x U_r = c}`` with ``c = t V_r S_r^{-1}``, of dimension ``n_in - r``;
+* its point of least norm is ``c U_r^T = t W^+`` (the Moore-Penrose
+  pseudo-inverse, Penrose 1955), and ``x W W^+ = x U_r U_r^T`` is the orthogonal
+  projection of ``x`` onto the span of ``W``'s columns.
+
+The numerical rank counts singular values above
+``max(n_in, n_out) * eps * s_max`` (the rule of ``numpy.linalg.matrix_rank``);
+directions below it are treated as exact zeros and show up in ``rank``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from scipy import linalg
+
+from nninv.activations import Activation, Softmax, get_activation, softmax_centring
+from nninv.checks import as_matrix, as_rows, as_vector
+from nninv.prior import GaussianPrior
+
+
+def _rank_tolerance(W: np.ndarray, singular_values: np.ndarray) -> float:
+    largest = singular_values[0] if singular_values.size else 0.0
+    return max(W.shape) * np.finfo(np.float64).eps * largest
+
+
+def row_space_basis(W) -> np.ndarray:
+    """An orthonormal basis ``U_r`` (``n_in x r``) of the span of ``W``'s columns."""
+    W = as_matrix(W, "W")
+    U, s, _ = np.linalg.svd(W, full_matrices=False)
+    return U[:, : int(np.sum(s > _rank_tolerance(W, s)))]
+
+
+def row_space_projector(W) -> np.ndarray:
+    """The orthogonal projector ``P = U_r U_r^T = W W^+`` onto the span of ``W``'s columns.
+
+    ``P`` is ``n_in x n_in``, symmetric, idempotent, with trace ``rank(W)``; for
+    a row vector ``x``, ``x P`` is the point of that span closest to ``x``.
+    """
+    basis = row_space_basis(W)
+    return basis @ basis.T
+
+
+class DenseInverse:
+    """The preimages of one dense layer, factorised once and applied to batches.
+
+    ``activation`` is a name (``"linear"``, ``"sigmoid"``, ``"tanh"``,
+    ``"leaky_relu"``, ``"softmax"``) or an :class:`nninv.activations.Activation`;
+    ``name`` labels the layer in error messages. For softmax the layer is solved
+    through its centred form ``x (W C) + b C = a^{-1}(y)`` (see
+    :mod:`nninv.activations`), which describes every preimage exactly.
+    """
+
+    def __init__(self, W, b, activation: str | Activation = "sigmoid", *, name: str = "layer"):
+        self.W = as_matrix(W, f"{name} weights W")
+        self.n_in, self.n_out = self.W.shape
+        self.b = as_vector(b, self.n_out, f"{name} bias b")
+        self.activation = get_activation(activation)
+        self.name = name
+        if isinstance(self.activation, Softmax):
+            centring = softmax_centring(self.n_out)
+            self._W_solve, self._b_solve = self.W @ centring, self.b @ centring
+        else:
+            self._W_solve, self._b_solve = self.W, self.b
+        U, s, Vt = np.linalg.svd(self._W_solve, full_matrices=False)
+        self.singular_values = s
+        self.rank = int(np.sum(s > _rank_tolerance(self._W_solve, s)))
+        self._U = U[:, : self.rank]
+        self._V_scaled = Vt[: self.rank].T / s[: self.rank]
+        self._V = Vt[: self.rank].T
+        self._pinv = self._V_scaled @ self._U.T
+        self._gain_for: tuple[GaussianPrior, np.ndarray] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"DenseInverse({self.name!r}: {self.n_in} -> {self.n_out}, "
+            f"{self.activation.name}, rank {self.rank})"
+        )
+
+    @property
+    def pinv(self) -> np.ndarray:
+        """``W^+`` (``n_out x n_in``), the matrix the question's recipe multiplies by."""
+        return self._pinv
+
+    @property
+    def condition_number(self) -> float:
+        """``s_max / s_min`` over all ``min(n_in, n_out)`` singular values; inf below full rank."""
+        s = self.singular_values
+        return float(s[0] / s[-1]) if self.rank == s.size else float("inf")
+
+    @cached_property
+    def null_space(self) -> np.ndarray:
+        """An orthonormal basis ``N`` (``n_in x (n_in - rank)``) of ``{v : v W = 0}``."""
+        U_full = np.linalg.svd(self._W_solve, full_matrices=True)[0]
+        return U_full[:, self.rank :]
+
+    def forward(self, x) -> np.ndarray:
+        """The layer itself in float64: ``a(x W + b)`` for ``x`` of shape ``(n, n_in)`` or ``(n_in,)``."""
+        rows, single = as_rows(x, self.n_in, f"input of {self.name}")
+        y = self.activation.forward(rows @ self.W + self.b)
+        return y[0] if single else y
+
+    def preactivation(self, y) -> np.ndarray:
+        """``a^{-1}(y)`` elementwise (centred for softmax), refusing values outside ``a``'s range."""
+        rows, single = as_rows(y, self.n_out, f"output of {self.name}")
+        z = self.activation.inverse(rows, where=f"layer '{self.name}'")
+        return z[0] if single else z
+
+    def _target(self, y) -> tuple[np.ndarray, bool]:
+        """``t = a^{-1}(y) - b`` as rows (centred for softmax), and whether ``y`` was one row."""
+        rows, single = as_rows(y, self.n_out, f"output of {self.name}")
+        return self.activation.inverse(rows, where=f"layer '{self.name}'") - self._b_solve, single
+
+    def _coordinates(self, y) -> tuple[np.ndarray, bool]:
+        """``c = t V_r S_r^{-1}``: every preimage of ``y`` satisfies ``x U_r = c``."""
+        t, single = self._target(y)
+        return t @ self._V_scaled, single
+
+    def range_residual(self, y) -> np.ndarray:
+        """Per row, ``||t - t V_r V_r^T|| / ||t||``: 0 when ``y`` is an output of the layer.
+
+        A positive value means no input reproduces ``y`` exactly; ``min_norm``
+        then returns the least-squares preimage.
+        """
+        t, single = self._target(y)
+        miss = np.linalg.norm(t - (t @ self._V) @ self._V.T, axis=1)
+        size = np.linalg.norm(t, axis=1)
+        residual = np.divide(miss, size, out=np.zeros_like(miss), where=size > 0)
+        return residual[0] if single else residual
+
+    def min_norm(self, y) -> np.ndarray:
+        """The least-norm preimage ``(a^{-1}(y) - b) W^+``: the question's recipe, batched."""
+        t, single = self._target(y)
+        x = t @ self._pinv
+        return x[0] if single else x
+
+    def _gain(self, prior: GaussianPrior) -> np.ndarray:
+        """``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma`` (``r x n_in``), cached for the last prior."""
+        if self._gain_for is None or self._gain_for[0] is not prior:
+            prior.check_dim(self.n_in)
+            sigma_u = prior.cov @ self._U
+            gain = linalg.solve(self._U.T @ sigma_u, sigma_u.T, assume_a="pos") if self.rank else sigma_u.T
+            self._gain_for = (prior, gain)
+        return self._gain_for[1]
+
+    def gaussian(self, y, prior: GaussianPrior) -> np.ndarray:
+        """The preimage most probable under ``x ~ N(m, Sigma)``: still exact.
+
+        Conditioning the Gaussian on the linear constraint ``x U_r = c`` gives
+        ``x = m + (c - m U_r) K`` with ``K`` as in ``_gain``; this is both the
+        conditional mean and the point of the preimage set closest to ``m`` in
+        the Mahalanobis distance of ``Sigma``. With ``Sigma = I`` it is the
+        preimage closest to ``m``; with ``m = 0`` as well, ``min_norm``.
+        """
+        gain = self._gain(prior)
+        c, single = self._coordinates(y)
+        x = prior.mean + (c - prior.mean @ self._U) @ gain
+        return x[0] if single else x
+
+    def sample(
+        self,
+        y,
+        n: int,
+        rng: np.random.Generator,
+        scale: float = 1.0,
+        prior: GaussianPrior | None = None,
+    ) -> np.ndarray:
+        """``n`` random exact preimages of each output: shape ``(n, n_in)``, or ``(m, n, n_in)`` for a batch.
+
+        Without a prior: ``min_norm(y) + scale * g (I - U_r U_r^T)`` with ``g``
+        standard normal, a standard normal on the null space scaled by
+        ``scale``. With a prior: draws ``x0 ~ N(m, scale^2 Sigma)`` and moves
+        each onto the preimage set, ``x0 + (c - x0 U_r) K``; for ``scale = 1``
+        these are exact samples of the prior conditioned on ``f(x) = y``
+        (Matheron's rule).
+        """
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+        if int(n) != n or n < 1:
+            raise ValueError(f"n must be a positive whole number of samples, got {n!r}")
+        c, single = self._coordinates(y)
+        m = c.shape[0]
+        if prior is None:
+            g = rng.standard_normal((m, int(n), self.n_in))
+            x = (c @ self._U.T)[:, np.newaxis, :] + scale * (g - (g @ self._U) @ self._U.T)
+        else:
+            gain = self._gain(prior)
+            x0 = prior.sample(m * int(n), rng, scale).reshape(m, int(n), self.n_in)
+            x = x0 + (c[:, np.newaxis, :] - x0 @ self._U) @ gain
+        return x[0] if single else x

@@ -1,0 +1,259 @@
+"""Claims about the closed-form inverse of one dense layer, checked over random shapes, ranks and activations."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nninv import DenseInverse, GaussianPrior, NotInvertibleError, logit, row_space_projector
+from nninv.activations import LeakyReLU, softmax_centring
+
+ACTIVATIONS = ["linear", "sigmoid", "tanh", "leaky_relu", "softmax"]
+settings.register_profile("book", max_examples=60, deadline=None)
+settings.load_profile("book")
+
+
+def random_weights(rng, n_in, n_out, rank):
+    """``W`` of the given rank with singular values in [0.5, 2]: well conditioned on its row space."""
+    left = np.linalg.qr(rng.standard_normal((n_in, n_in)))[0][:, :rank]
+    right = np.linalg.qr(rng.standard_normal((n_out, n_out)))[0][:, :rank]
+    return (left * rng.uniform(0.5, 2.0, rank)) @ right.T
+
+
+@st.composite
+def layers(draw, activations=ACTIVATIONS, full_column_rank=False):
+    """A random layer, an input batch with moderate pre-activations, and a generator."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    n_in = draw(st.integers(1, 24))
+    n_out = draw(st.integers(1, n_in if full_column_rank else 24))
+    rank = n_out if full_column_rank else draw(st.integers(0, min(n_in, n_out)))
+    activation = draw(st.sampled_from(activations))
+    rng = np.random.default_rng(seed)
+    W = random_weights(rng, n_in, n_out, rank)
+    b = rng.uniform(-0.5, 0.5, n_out)
+    x = rng.uniform(-1, 1, (draw(st.integers(1, 5)), n_in)) / np.sqrt(n_in)
+    return DenseInverse(W, b, activation), x, rng
+
+
+def close(a, b, tol=1e-9):
+    return np.max(np.abs(a - b) / (1.0 + np.abs(b)), initial=0.0) <= tol
+
+
+@given(layers())
+def test_min_norm_preimage_reproduces_every_reachable_output(case):
+    layer, x, _ = case
+    y = layer.forward(x)
+    assert close(layer.forward(layer.min_norm(y)), y)
+
+
+@given(layers(activations=["linear", "sigmoid", "tanh", "leaky_relu"]))
+def test_min_norm_of_an_output_is_the_projection_of_its_input(case):
+    layer, x, _ = case
+    assert close(layer.min_norm(layer.forward(x)), x @ row_space_projector(layer.W))
+
+
+@given(layers(activations=["softmax"]))
+def test_softmax_preimages_ignore_the_direction_that_shifts_every_logit(case):
+    layer, x, _ = case
+    centred = layer.W @ softmax_centring(layer.n_out)
+    assert close(layer.min_norm(layer.forward(x)), x @ row_space_projector(centred))
+
+
+@given(layers(activations=["linear", "sigmoid", "tanh", "leaky_relu"], full_column_rank=True))
+def test_layer_of_full_column_rank_inverts_any_output_in_the_activation_range(case):
+    layer, _, rng = case
+    y = layer.forward(rng.standard_normal((3, layer.n_in)))
+    assert close(layer.forward(layer.min_norm(y)), y)
+    assert np.all(layer.range_residual(y) < 1e-12)
+
+
+@given(layers())
+def test_gaussian_preimage_and_samples_are_exact_and_distinct(case):
+    layer, x, rng = case
+    y = layer.forward(x)
+    prior = GaussianPrior.fit(rng.uniform(0, 1, (50, layer.n_in)) * rng.uniform(0, 1, layer.n_in))
+    x_gauss = layer.gaussian(y, prior)
+    samples = layer.sample(y, 4, rng)
+    prior_samples = layer.sample(y, 4, rng, prior=prior)
+    for candidate in (x_gauss, *samples.transpose(1, 0, 2), *prior_samples.transpose(1, 0, 2)):
+        assert close(layer.forward(candidate), y)
+    if layer.n_in > layer.rank:  # a non-trivial preimage set: the choices must differ
+        assert not np.allclose(x_gauss, layer.min_norm(y))
+        assert not np.allclose(samples[:, 0], samples[:, 1])
+
+
+@given(layers())
+def test_gaussian_preimage_is_closest_to_the_prior_mean_in_its_metric(case):
+    layer, x, rng = case
+    prior = GaussianPrior.fit(rng.standard_normal((40, layer.n_in)) + rng.uniform(-1, 1, layer.n_in))
+    offset = layer.gaussian(layer.forward(x), prior) - prior.mean
+    # Optimality on the affine preimage set: the Mahalanobis gradient is orthogonal to it.
+    gradient = np.linalg.solve(prior.cov, offset.T).T
+    assert np.max(np.abs(gradient @ layer.null_space), initial=0.0) < 1e-8 * (1 + np.abs(gradient).max())
+
+
+def test_samples_under_a_prior_average_to_the_gaussian_preimage():
+    rng = np.random.default_rng(0)
+    layer = DenseInverse(random_weights(rng, 6, 2, 2), np.zeros(2), "sigmoid")
+    prior = GaussianPrior.fit(rng.standard_normal((200, 6)))
+    y = layer.forward(rng.standard_normal(6) / 3)
+    samples = layer.sample(y, 20000, rng, prior=prior)
+    assert np.max(np.abs(samples.mean(axis=0) - layer.gaussian(y, prior))) < 0.05
+
+
+@given(st.integers(1, 20), st.integers(1, 20), st.data())
+def test_row_space_projector_is_symmetric_idempotent_with_trace_equal_to_rank(n_in, n_out, data):
+    rank = data.draw(st.integers(0, min(n_in, n_out)))
+    W = random_weights(np.random.default_rng(data.draw(st.integers(0, 2**32 - 1))), n_in, n_out, rank)
+    P = row_space_projector(W)
+    assert np.allclose(P, P.T, atol=1e-12)
+    assert np.allclose(P @ P, P, atol=1e-12)
+    assert np.trace(P) == pytest.approx(rank, abs=1e-9)
+
+
+def test_rank_deficiency_is_reported_and_min_norm_stays_defined():
+    rng = np.random.default_rng(1)
+    layer = DenseInverse(random_weights(rng, 8, 5, 3), rng.standard_normal(5), "tanh")
+    assert layer.rank == 3
+    assert layer.null_space.shape == (8, 5)
+    assert layer.condition_number == float("inf")
+    y = layer.forward(rng.standard_normal((4, 8)) / 4)
+    assert close(layer.forward(layer.min_norm(y)), y)
+
+
+def test_output_outside_a_rank_deficient_layers_range_has_a_positive_residual():
+    rng = np.random.default_rng(2)
+    layer = DenseInverse(random_weights(rng, 3, 6, 3), np.zeros(6), "linear")
+    assert layer.range_residual(rng.standard_normal(6)) > 0.1
+
+
+def test_null_space_is_orthonormal_and_annihilated_by_the_weights():
+    rng = np.random.default_rng(3)
+    layer = DenseInverse(random_weights(rng, 12, 4, 4), np.zeros(4), "sigmoid")
+    N = layer.null_space
+    assert np.allclose(N.T @ N, np.eye(8), atol=1e-12)
+    assert np.max(np.abs(N.T @ layer.W)) < 1e-12
+
+
+def test_single_rows_keep_their_shape():
+    rng = np.random.default_rng(4)
+    layer = DenseInverse(random_weights(rng, 7, 3, 3), np.zeros(3), "sigmoid")
+    y = layer.forward(rng.standard_normal(7) / 3)
+    assert y.shape == (3,)
+    assert layer.min_norm(y).shape == (7,)
+    assert layer.sample(y, 5, rng).shape == (5, 7)
+    assert layer.sample(np.stack([y, y]), 5, rng).shape == (2, 5, 7)
+
+
+# Bad input gets a clear error that says what is wrong.
+
+
+def sigmoid_layer():
+    rng = np.random.default_rng(5)
+    return DenseInverse(random_weights(rng, 6, 3, 3), np.zeros(3), "sigmoid")
+
+
+def test_sigmoid_outputs_of_exactly_zero_or_one_are_counted_and_refused():
+    with pytest.raises(ValueError, match=r"strictly between 0 and 1; 2 of 6 values"):
+        sigmoid_layer().min_norm(np.array([[0.5, 1.0, 0.2], [0.0, 0.3, 0.4]]))
+
+
+def test_refusal_names_the_layer():
+    with pytest.raises(ValueError, match="layer 'layer'"):
+        sigmoid_layer().preactivation(np.array([0.5, 1.5, 0.2]))
+
+
+def test_logit_clips_only_when_asked():
+    y = np.array([0.0, 0.5, 1.0])
+    with pytest.raises(ValueError, match="clip=eps"):
+        logit(y)
+    assert np.all(np.isfinite(logit(y, clip=1e-7)))
+    with pytest.raises(ValueError, match="clip must lie strictly between 0 and 0.5"):
+        logit(y, clip=0.7)
+
+
+def test_tanh_and_softmax_outputs_outside_their_range_are_refused():
+    rng = np.random.default_rng(6)
+    W = random_weights(rng, 5, 3, 3)
+    with pytest.raises(ValueError, match="strictly between -1 and 1"):
+        DenseInverse(W, np.zeros(3), "tanh").min_norm([0.2, -1.0, 0.1])
+    with pytest.raises(ValueError, match="rows must sum to 1"):
+        DenseInverse(W, np.zeros(3), "softmax").min_norm([0.2, 0.2, 0.2])
+    with pytest.raises(ValueError, match="strictly positive"):
+        DenseInverse(W, np.zeros(3), "softmax").min_norm([0.0, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_outputs_are_refused(bad):
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        sigmoid_layer().min_norm([0.5, bad, 0.5])
+
+
+def test_non_finite_weights_are_refused():
+    W = np.ones((4, 2))
+    W[1, 1] = np.nan
+    with pytest.raises(ValueError, match="weights W holds 1 NaN or infinite"):
+        DenseInverse(W, np.zeros(2))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda layer: layer.min_norm(np.full((2, 4), 0.5)), r"shape \(n, 3\) or \(3,\)"),
+        (lambda layer: layer.forward(np.zeros((2, 2, 6))), r"shape \(n, 6\) or \(6,\)"),
+        (lambda layer: DenseInverse(np.ones(6), np.zeros(3)), "non-empty 2-D matrix"),
+        (lambda layer: DenseInverse(np.ones((6, 3)), np.zeros(4)), r"bias b must have shape \(3,\)"),
+        (lambda layer: layer.min_norm("high"), "must be numeric"),
+    ],
+)
+def test_wrong_shapes_and_types_are_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(sigmoid_layer())
+
+
+def test_sampling_needs_a_generator_and_a_positive_count():
+    layer = sigmoid_layer()
+    with pytest.raises(TypeError, match="numpy Generator"):
+        layer.sample([0.5, 0.5, 0.5], 3, rng=42)
+    with pytest.raises(ValueError, match="positive whole number"):
+        layer.sample([0.5, 0.5, 0.5], 0, rng=np.random.default_rng())
+
+
+@pytest.mark.parametrize("activation", ["relu", "relu6", "elu"])
+def test_activations_that_cannot_be_inverted_raise(activation):
+    with pytest.raises(NotInvertibleError, match=activation):
+        DenseInverse(np.ones((3, 2)), np.zeros(2), activation)
+
+
+def test_leaky_relu_with_zero_slope_is_relu_and_refused():
+    with pytest.raises(NotInvertibleError, match="ReLU"):
+        LeakyReLU(0.0)
+
+
+def test_covariance_that_is_not_positive_definite_is_refused():
+    with pytest.raises(ValueError, match="not positive definite"):
+        GaussianPrior(np.zeros(3), np.diag([1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="symmetric"):
+        GaussianPrior(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        GaussianPrior(np.zeros(2), np.eye(3))
+
+
+def test_prior_of_the_wrong_dimension_is_refused():
+    prior = GaussianPrior(np.zeros(4), np.eye(4))
+    with pytest.raises(ValueError, match="prior is over 4 inputs but the layer takes 6"):
+        sigmoid_layer().gaussian([0.5, 0.5, 0.5], prior)
+
+
+def test_fitted_prior_is_positive_definite_even_where_inputs_never_vary():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 1, (300, 10))
+    x[:, :3] = 0.0  # like MNIST's border pixels
+    prior = GaussianPrior.fit(x)
+    assert 0 < prior.shrinkage <= 1
+    assert np.all(np.linalg.eigvalsh(prior.cov) > 0)
+    assert GaussianPrior.fit(x, shrinkage=0.25).shrinkage == 0.25
+    with pytest.raises(ValueError, match="shrinkage must be"):
+        GaussianPrior.fit(x, shrinkage=0.0)
+    with pytest.raises(ValueError, match="does not vary"):
+        GaussianPrior.fit(np.zeros((5, 3)))

@@ -1,0 +1,143 @@
+"""Claims about inverting whole networks layer by layer, from numpy stacks and from Keras models."""
+
+import nninv  # noqa: F401  (quiet TensorFlow first)
+
+import keras
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nninv import DenseInverse, GaussianPrior, NotInvertibleError, invert_sequential, layer_inverses, network_forward
+from nninv.activations import LeakyReLU
+
+
+def square_stack(rng, width, activations):
+    """Square layers with orthogonal weights times a moderate scale, so each is well conditioned."""
+    return [
+        DenseInverse(
+            np.linalg.qr(rng.standard_normal((width, width)))[0] * rng.uniform(0.8, 1.2),
+            rng.uniform(-0.1, 0.1, width),
+            activation,
+            name=f"dense_{i}",
+        )
+        for i, activation in enumerate(activations)
+    ]
+
+
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(2, 16),
+    st.lists(st.sampled_from(["sigmoid", "tanh", "leaky_relu", "linear"]), min_size=1, max_size=4),
+)
+def test_round_trip_through_square_invertible_stacks_is_exact(seed, width, activations):
+    rng = np.random.default_rng(seed)
+    layers = square_stack(rng, width, activations)
+    x = rng.uniform(-0.5, 0.5, (3, width))
+    preimage = invert_sequential(layers, network_forward(layers, x))
+    assert np.linalg.norm(preimage.x - x) <= 1e-8 * np.linalg.norm(x)
+    assert preimage.output_max_abs_error < 1e-12
+    assert preimage.range_residuals == {}
+
+
+def test_contracting_input_layer_uses_the_chosen_method_and_stays_exact():
+    rng = np.random.default_rng(0)
+    first = DenseInverse(rng.standard_normal((12, 4)) / 3, np.zeros(4), "tanh", name="contract")
+    layers = [first, *square_stack(rng, 4, ["sigmoid"])]
+    y = network_forward(layers, rng.uniform(0, 1, (5, 12)))
+    prior = GaussianPrior.fit(rng.uniform(0, 1, (100, 12)))
+    least_norm = invert_sequential(layers, y)
+    probable = invert_sequential(layers, y, method="gaussian", prior=prior)
+    assert least_norm.output_max_abs_error < 1e-12
+    assert probable.output_max_abs_error < 1e-12
+    assert np.allclose(least_norm.x, first.min_norm(network_forward(layers[:1], least_norm.x)))
+    assert not np.allclose(least_norm.x, probable.x)
+
+
+def test_expanding_layer_accepts_its_own_outputs_and_refuses_others():
+    rng = np.random.default_rng(1)
+    expand = DenseInverse(rng.standard_normal((3, 8)), rng.standard_normal(8), "sigmoid", name="expand")
+    y = expand.forward(rng.standard_normal((4, 3)))
+    preimage = invert_sequential([expand], y)
+    assert preimage.output_max_abs_error < 1e-12
+    assert preimage.range_residuals["expand"] < 1e-12
+
+    outside = np.clip(y + rng.normal(0, 0.05, y.shape), 0.01, 0.99)
+    with pytest.raises(ValueError, match="layer 'expand' .* cannot produce its given output"):
+        invert_sequential([expand], outside)
+    least_squares = invert_sequential([expand], outside, range_tol=None)
+    assert least_squares.range_residuals["expand"] > 1e-3
+    assert least_squares.output_max_abs_error > 1e-3
+
+
+def test_method_must_be_known_and_gaussian_needs_a_prior():
+    layers = square_stack(np.random.default_rng(2), 3, ["tanh"])
+    with pytest.raises(ValueError, match="method must be one of"):
+        invert_sequential(layers, [0.1, 0.2, 0.3], method="magic")
+    with pytest.raises(ValueError, match="needs prior="):
+        invert_sequential(layers, [0.1, 0.2, 0.3], method="gaussian")
+
+
+def test_domain_errors_name_the_layer_that_failed():
+    layers = square_stack(np.random.default_rng(3), 3, ["sigmoid", "tanh"])
+    with pytest.raises(ValueError, match="layer 'dense_1': tanh outputs"):
+        invert_sequential(layers, [0.1, 1.0, 0.3])
+
+
+# Keras models
+
+
+def keras_model(*layers, inputs=6):
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((inputs,)), *layers])
+
+
+def test_keras_leaky_relu_network_round_trips_exactly():
+    model = keras_model(
+        keras.layers.Dense(6, activation=keras.layers.LeakyReLU(negative_slope=0.1)),
+        keras.layers.Dense(6),
+        keras.layers.LeakyReLU(negative_slope=0.3),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(6, activation="leaky_relu"),
+        keras.layers.Dense(6, activation="tanh"),
+    )
+    slopes = [layer.activation.negative_slope for layer in layer_inverses(model)[:3]]
+    assert slopes == [0.1, 0.3, 0.2]
+    x = np.random.default_rng(4).uniform(-0.5, 0.5, (10, 6))
+    y = network_forward(layer_inverses(model), x)
+    preimage = invert_sequential(model, y)
+    assert np.linalg.norm(preimage.x - x) <= 1e-8 * np.linalg.norm(x)
+
+
+def test_keras_float64_forward_matches_keras_within_float32_round_off():
+    model = keras_model(keras.layers.Dense(4, activation="sigmoid"), keras.layers.Dense(3, activation="softmax"))
+    x = np.random.default_rng(5).uniform(0, 1, (7, 6)).astype(np.float32)
+    ours = network_forward(layer_inverses(model), x)
+    assert np.max(np.abs(ours - model.predict(x, verbose=0))) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "layer, message",
+    [
+        (keras.layers.Dense(6, activation="relu", name="hidden"), "layer 'hidden'.*'relu' is not injective"),
+        (keras.layers.ReLU(name="rectifier"), "layer 'rectifier' is a ReLU"),
+        (keras.layers.Conv1D(2, 3, name="conv"), "layer 'conv' of type Conv1D is not supported"),
+    ],
+)
+def test_relu_and_unsupported_layers_are_rejected_with_their_name(layer, message):
+    if isinstance(layer, keras.layers.Conv1D):
+        model = keras.Sequential([keras.Input((6, 1)), layer])
+    else:
+        model = keras_model(keras.layers.Dense(6), layer)
+    with pytest.raises(NotInvertibleError, match=message):
+        layer_inverses(model)
+
+
+def test_a_second_activation_after_a_nonlinear_dense_is_rejected():
+    model = keras_model(keras.layers.Dense(6, activation="tanh", name="squash"), keras.layers.LeakyReLU(name="leak"))
+    with pytest.raises(NotInvertibleError, match="layer 'leak' applies a second activation after layer 'squash'"):
+        layer_inverses(model)
+
+
+def test_leaky_relu_inverse_divides_negative_outputs_by_the_slope():
+    assert LeakyReLU(0.05).inverse(np.array([-1.0]))[0] == pytest.approx(-20.0)
