@@ -1,0 +1,88 @@
+# The only entry point: `make book` builds everything, `make test` tests it.
+# Make's own file dependencies keep rebuilds incremental: a chapter executes
+# again only when its source, the package, the data or PARAMS change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PYTHON ?= python3.11
+PARAMS ?=
+
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# OUT holds _build/ (the executed chapters, the HTML); tests point it elsewhere.
+OUT ?= .
+BUILD := $(OUT)/_build
+STAGE := $(BUILD)/book
+HTML := $(BUILD)/html
+DATA := data/mnist.npz
+
+CHAPTERS := $(sort $(wildcard chapters/*.md))
+NOTEBOOKS := $(patsubst chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
+PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md references.bib)
+PACKAGE := $(shell find src/nninv -name '*.py')
+PARAMS_USED := $(BUILD)/params
+
+.PHONY: book run data test bench pins clean distclean FORCE
+
+book: $(HTML)/index.html
+	@echo "The book is built: open $(abspath $(HTML))/index.html"
+
+run: $(NOTEBOOKS)
+
+data: $(DATA)
+
+test: $(INSTALLED) $(DATA)
+	$(BIN)/python -m pytest
+
+bench: $(INSTALLED) $(DATA)
+	$(BIN)/python benchmarks/inversion.py
+
+$(INSTALLED): pyproject.toml constraints.txt
+	@echo "Installing the pinned environment into $(VENV) (the first time takes a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check \
+	    --constraint constraints.txt --editable ".[book,test]"
+	@touch $@
+
+$(DATA): data/mnist.sha256 | $(INSTALLED)
+	$(BIN)/python -m nninv.data
+
+# PARAMS is remembered so that changing it re-executes the chapters.
+$(PARAMS_USED): FORCE
+	@mkdir -p $(@D)
+	@echo '$(PARAMS)' | cmp -s - $@ || echo '$(PARAMS)' > $@
+
+$(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(INSTALLED)
+	@mkdir -p $(@D) $(BUILD)/source
+	@$(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/source/$*.ipynb $<
+	@echo "Executing chapter $* $(PARAMS)"
+	@start=$$(date +%s); \
+	$(BIN)/papermill --log-level WARNING $(BUILD)/source/$*.ipynb $@ $(PARAMS); \
+	echo "  $* executed in $$(( $$(date +%s) - start )) s"
+
+$(STAGE)/%: % | $(INSTALLED)
+	@mkdir -p $(@D)
+	@cp $< $@
+
+$(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
+	@echo "Building the HTML book"
+	@start=$$(date +%s); \
+	$(BIN)/jupyter-book build --warningiserror --nitpick --keep-going --path-output $(OUT) $(STAGE) > $(BUILD)/jupyter-book.log 2>&1 \
+	    || { cat $(BUILD)/jupyter-book.log; exit 1; }; \
+	echo "  HTML built in $$(( $$(date +%s) - start )) s"
+
+# Maintainers: re-resolve every version and rewrite the pins in both files.
+pins:
+	rm -rf _build/pins && $(PYTHON) -m venv _build/pins
+	_build/pins/bin/python -m pip install --quiet --quiet --editable ".[book,test]"
+	_build/pins/bin/python tools/write_pins.py _build/pins/bin/python
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf $(VENV) $(DATA)

@@ -1,0 +1,79 @@
+"""Every chapter executes with small parameters, records what its prose claims, and the book builds with -W.
+
+The chapters run through the Makefile itself (``make book OUT=... PARAMS=...``),
+so the test exercises exactly what a reader's ``make book`` runs.
+"""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nninv.notebooks import glued_values, stream_outputs
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = "-p epochs 1"
+
+
+def toc_chapters() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [Path(entry["file"]).name for entry in toc["chapters"] if entry["file"].startswith("chapters/")]
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("book")
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), "book", f"OUT={out}", f"PARAMS={SMALL}"],
+        capture_output=True, text=True, env=environment,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return out / "_build"
+
+
+def executed(book: Path, chapter: str) -> Path:
+    return book / "book" / "chapters" / f"{chapter}.ipynb"
+
+
+@pytest.fixture(scope="session")
+def chapter_1(book):
+    return glued_values(executed(book, "01_single_layer_inverse"))
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_chapter_executes_without_errors_warnings_or_log_lines(book, chapter):
+    notebook = executed(book, chapter)
+    assert notebook.exists()
+    assert stream_outputs(notebook, "stderr") == []
+    assert not any("warning" in text.lower() for text in stream_outputs(notebook, "stdout"))
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_book_has_a_page_for_every_chapter(book, chapter):
+    assert (book / "html" / "chapters" / f"{chapter}.html").exists()
+
+
+def test_chapter_1_pinv_preimage_reproduces_the_outputs(chapter_1):
+    assert chapter_1["pinv_output_max_abs_error"] < 1e-9
+
+
+def test_chapter_1_pinv_preimage_equals_the_projection_onto_the_span_of_W(chapter_1):
+    assert chapter_1["pinv_equals_projection_max_abs_diff"] < 1e-8
+
+
+def test_chapter_1_classifier_is_far_above_chance(chapter_1):
+    assert chapter_1["test_accuracy"] > 0.8
+
+
+def test_chapter_1_span_of_W_holds_little_energy_so_pinv_misses_the_digit(chapter_1):
+    assert 0 < chapter_1["row_space_energy_fraction"] < 0.2
+    assert chapter_1["pinv_rel_error"] > 0.85
+    assert chapter_1["rank"] == 10
+    assert chapter_1["null_space_dimension"] == 774
+
+
+def test_chapter_1_float64_outputs_never_saturate(chapter_1):
+    assert chapter_1["float64_saturated_count"] == 0
