@@ -145,26 +145,32 @@ class DenseInverse:
         return x[0] if single else x
 
     def _gain(self, prior: GaussianPrior) -> np.ndarray:
-        """``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma`` (``r x n_in``), cached for the last prior."""
+        """``[K; m - m U_r K]`` (``(r + 1) x n_in``), cached for the last prior used.
+
+        ``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma``; the extra row folds the prior
+        mean in, so that a preimage is one matrix product ``[c, 1] @ gain``.
+        """
         if self._gain_for is None or self._gain_for[0] is not prior:
             prior.check_dim(self.n_in)
             sigma_u = prior.cov @ self._U
             gain = linalg.solve(self._U.T @ sigma_u, sigma_u.T, assume_a="pos") if self.rank else sigma_u.T
-            self._gain_for = (prior, gain)
+            offset = prior.mean - (prior.mean @ self._U) @ gain
+            self._gain_for = (prior, np.vstack([gain, offset]))
         return self._gain_for[1]
 
     def gaussian(self, y, prior: GaussianPrior) -> np.ndarray:
         """The preimage most probable under ``x ~ N(m, Sigma)``: still exact.
 
         Conditioning the Gaussian on the linear constraint ``x U_r = c`` gives
-        ``x = m + (c - m U_r) K`` with ``K`` as in ``_gain``; this is both the
-        conditional mean and the point of the preimage set closest to ``m`` in
-        the Mahalanobis distance of ``Sigma``. With ``Sigma = I`` it is the
-        preimage closest to ``m``; with ``m = 0`` as well, ``min_norm``.
+        ``x = m + (c - m U_r) K`` with ``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma``;
+        this is both the conditional mean and the point of the preimage set
+        closest to ``m`` in the Mahalanobis distance of ``Sigma``. With
+        ``Sigma = I`` it is the preimage closest to ``m``; with ``m = 0`` as
+        well, ``min_norm``.
         """
         gain = self._gain(prior)
         c, single = self._coordinates(y)
-        x = prior.mean + (c - prior.mean @ self._U) @ gain
+        x = np.hstack([c, np.ones((c.shape[0], 1))]) @ gain
         return x[0] if single else x
 
     def sample(
@@ -194,7 +200,7 @@ class DenseInverse:
             g = rng.standard_normal((m, int(n), self.n_in))
             x = (c @ self._U.T)[:, np.newaxis, :] + scale * (g - (g @ self._U) @ self._U.T)
         else:
-            gain = self._gain(prior)
+            gain = self._gain(prior)[:-1]
             x0 = prior.sample(m * int(n), rng, scale).reshape(m, int(n), self.n_in)
             x = x0 + (c[:, np.newaxis, :] - x0 @ self._U) @ gain
         return x[0] if single else x

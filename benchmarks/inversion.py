@@ -1,0 +1,122 @@
+"""Speed and memory of the closed-form inverse on Chapter 1's MNIST classifier (``make bench``).
+
+Prints one table, all of it measured in this run on all 70,000 MNIST images:
+
+* batched ``min_norm`` against its floor, one bare matrix product with a
+  precomputed pseudo-inverse (goal: within 2x);
+* against the question's own code, ``np.linalg.pinv`` recomputed for every
+  image, one image at a time (goal: at least 100x faster per image);
+* ``gaussian`` against ``min_norm`` once the prior is fitted (goal: within 3x);
+* against gradient descent on the input with ``tf.GradientTape`` on 100 images,
+  run until ``max |f(x) - y| <= 1e-6`` or its step budget (goal: at least 1000x);
+* the peak memory ``min_norm`` allocates, against the size of its output
+  (no per-image 784 x 784 intermediates).
+
+Timings are the best of several repeats (``time.perf_counter``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+import tracemalloc
+
+import numpy as np
+
+import nninv
+from nninv import data, models, optimisation
+
+
+def best_seconds(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - began)
+    return min(times)
+
+
+def peak_bytes(function) -> int:
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    function()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def question_recipe(y: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The question's code, verbatim in spirit: logit, then pinv(W) recomputed for one image."""
+    z = np.log(y / (1 - y))
+    return (z - b) @ np.linalg.pinv(W)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs of the classifier (Chapter 1's default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--question-images", type=int, default=2000, help="images for the one-at-a-time recipe")
+    parser.add_argument("--descent-images", type=int, default=100)
+    parser.add_argument("--descent-steps", type=int, default=20000, help="step budget of gradient descent")
+    arguments = parser.parse_args()
+
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
+    print(f"training Chapter 1's classifier ({arguments.epochs} epochs, seed {arguments.seed}) ...", flush=True)
+    (x_train_images, labels_train), (x_test_images, _) = data.load_mnist()
+    model = models.train_classifier(data.as_inputs(x_train_images), labels_train, epochs=arguments.epochs, seed=arguments.seed)
+    layer = nninv.layer_inverses(model)[0]
+    x = data.as_inputs(np.concatenate([x_train_images, x_test_images])).astype(np.float64)
+    y = layer.forward(x)
+    rows = []
+
+    print("timing min_norm against its floor ...", flush=True)
+    t = layer.preactivation(y) - layer.b
+    pinv = layer.pinv
+    floor = best_seconds(lambda: t @ pinv, arguments.repeats)
+    min_norm = best_seconds(lambda: layer.min_norm(y), arguments.repeats)
+    rows.append(("min_norm, 70,000 images", min_norm, "bare (70000x10)@(10x784)", floor, f"{min_norm / floor:.3g}", "<= 2x"))
+
+    print("timing the question's one-image-at-a-time recipe ...", flush=True)
+    count = arguments.question_images
+    question = best_seconds(lambda: [question_recipe(y[i : i + 1], layer.W, layer.b) for i in range(count)], 1)
+    per_image_ours, per_image_question = min_norm / len(y), question / count
+    rows.append(("min_norm, per image", per_image_ours, f"question's code, per image (of {count})", per_image_question,
+                 f"{per_image_question / per_image_ours:.3g}", ">= 100x faster"))
+
+    print("fitting the Gaussian prior and timing gaussian ...", flush=True)
+    prior = nninv.GaussianPrior.fit(x[:60000])
+    layer.gaussian(y[:1], prior)  # computes and caches the gain for this prior
+    gaussian = best_seconds(lambda: layer.gaussian(y, prior), arguments.repeats)
+    rows.append(("gaussian, 70,000 images", gaussian, "min_norm, 70,000 images", min_norm, f"{gaussian / min_norm:.3g}", "<= 3x"))
+
+    print(f"running gradient descent on {arguments.descent_images} images ...", flush=True)
+    some = slice(0, arguments.descent_images)
+    descent = optimisation.invert_by_gradient_descent(
+        [layer], y[some], x[:60000].mean(axis=0), tol=1e-6, max_steps=arguments.descent_steps
+    )
+    closed = best_seconds(lambda: layer.min_norm(y[some]), arguments.repeats)
+    reached = "reached" if descent.converged else "NOT reached"
+    bound = "" if descent.converged else ">= "  # unconverged: the true time is longer
+    rows.append((f"min_norm, {arguments.descent_images} images", closed,
+                 f"gradient descent, {descent.steps} steps, 1e-6 {reached} (max error {descent.output_max_abs_error:.1e})",
+                 descent.seconds, f"{bound}{descent.seconds / closed:.3g}", ">= 1000x faster"))
+
+    print("measuring peak memory of min_norm ...", flush=True)
+    peak = peak_bytes(lambda: layer.min_norm(y))
+    output = y.shape[0] * layer.n_in * 8
+    per_image_matrix = layer.n_in * layer.n_in * 8
+
+    print()
+    print(f"{'closed form':<32} {'seconds':>10}   {'compared with':<66} {'seconds':>10} {'ratio':>10}  goal")
+    for ours, ours_s, theirs, theirs_s, ratio, goal in rows:
+        print(f"{ours:<32} {ours_s:>10.3g}   {theirs:<66} {theirs_s:>10.3g} {ratio:>10}  {goal}")
+    print()
+    print(f"peak memory of min_norm on 70,000 images: {peak / 2**20:.0f} MiB, output {output / 2**20:.0f} MiB "
+          f"(ratio {peak / output:.2f}); one 784x784 float64 matrix per image would be {per_image_matrix * len(y) / 2**30:.0f} GiB")
+
+
+if __name__ == "__main__":
+    main()
