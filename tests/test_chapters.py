@@ -77,3 +77,29 @@ def test_chapter_1_span_of_W_holds_little_energy_so_pinv_misses_the_digit(chapte
 
 def test_chapter_1_float64_outputs_never_saturate(chapter_1):
     assert chapter_1["float64_saturated_count"] == 0
+
+
+@pytest.fixture(scope="session")
+def chapter_2(book):
+    return glued_values(executed(book, "02_reverse_experiment"))
+
+
+def test_chapter_2_inverse_recovers_every_generated_label(chapter_2):
+    assert chapter_2["reverse_recovery_accuracy"] == 1.0
+    assert chapter_2["reverse_recovery_max_abs_error"] < 1e-9
+
+
+def test_chapter_2_pseudo_inverse_of_the_generator_is_a_left_inverse(chapter_2):
+    assert chapter_2["left_inverse_identity_error"] < 1e-10
+    assert chapter_2["forward_projector_trace"] == pytest.approx(10, abs=1e-9)
+    assert chapter_2["gram_rank"] == 10
+
+
+def test_chapter_2_inverse_of_the_generator_classifies_real_digits_well_above_chance(chapter_2):
+    assert chapter_2["reverse_inverse_as_classifier_accuracy"] > 0.4
+    assert chapter_2["forward_test_accuracy"] > chapter_2["reverse_inverse_as_classifier_accuracy"]
+
+
+def test_chapter_2_gram_determinant_is_round_off(chapter_2):
+    assert abs(chapter_2["gram_det_float64"]) < 1e-300
+    assert chapter_2["gram_largest_tiny_eigenvalue"] < 1e-6 * chapter_2["gram_smallest_large_eigenvalue"]

@@ -56,6 +56,11 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, **training) -> kera
     return fit_single_dense_layer(images, one_hot(labels), **training)
 
 
+def train_generator(labels: np.ndarray, images: np.ndarray, **training) -> keras.Sequential:
+    """The question's reverse network, 10 -> 784: a one-hot label in, an image in [0, 1] out."""
+    return fit_single_dense_layer(one_hot(labels), images, **training)
+
+
 def predict(model: keras.Model, inputs: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     """The model's own float32 outputs, as ``model.predict`` gives them."""
     return model.predict(inputs, batch_size=batch_size, verbose=0)
