@@ -14,7 +14,7 @@ import yaml
 from nninv.notebooks import glued_values, stream_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = "-p epochs 1"
+SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200"
 
 
 def toc_chapters() -> list[str]:
@@ -128,3 +128,32 @@ def test_chapter_3_span_of_W_beats_a_random_subspace_and_loses_to_pca(chapter_3)
 def test_chapter_3_no_real_digit_lies_in_the_span(chapter_3):
     assert 0 < chapter_3["nearest_digit_rel_distance"] <= chapter_3["farthest_digit_rel_distance"] <= 1
     assert len(chapter_3["principal_angles_deg"]) == 10
+
+
+@pytest.fixture(scope="session")
+def chapter_4(book):
+    return glued_values(executed(book, "04_choosing_a_preimage"))
+
+
+CLOSED_FORM = ["pinv", "mean", "gaussian", "class_gaussian", "box"]
+
+
+@pytest.mark.parametrize("method", CLOSED_FORM)
+def test_chapter_4_every_closed_form_preimage_is_exact(chapter_4, method):
+    assert chapter_4[f"output_max_abs_error_{method}"] < 1e-10
+
+
+def test_chapter_4_random_members_of_the_preimage_set_are_exact_and_keep_the_class(chapter_4):
+    assert chapter_4["samples_output_max_abs_error"] < 1e-10
+    assert chapter_4["samples_same_class"] is True
+
+
+def test_chapter_4_gaussian_preimage_is_recognised_far_more_often_than_pinv(chapter_4):
+    assert chapter_4["judge_accuracy_real"] > 0.95
+    assert chapter_4["recognised_pinv"] < 0.3
+    assert chapter_4["recognised_gaussian"] > chapter_4["recognised_pinv"] + 0.3
+    assert chapter_4["recognised_class_gaussian"] > chapter_4["recognised_pinv"] + 0.3
+
+
+def test_chapter_4_closed_form_is_faster_than_gradient_descent(chapter_4):
+    assert chapter_4["closed_form_seconds"] < chapter_4["optimisation_seconds"]

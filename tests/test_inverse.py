@@ -257,3 +257,23 @@ def test_fitted_prior_is_positive_definite_even_where_inputs_never_vary():
         GaussianPrior.fit(x, shrinkage=0.0)
     with pytest.raises(ValueError, match="does not vary"):
         GaussianPrior.fit(np.zeros((5, 3)))
+
+
+@given(layers(activations=["sigmoid", "tanh", "linear"], full_column_rank=True))
+def test_box_constrained_preimage_is_exact_inside_the_box_and_no_farther_than_the_input(case):
+    layer, _, rng = case
+    x = rng.uniform(0, 1, (4, layer.n_in))
+    reference = rng.uniform(-0.5, 1.5, layer.n_in)
+    boxed = layer.box_constrained(layer.forward(x), reference)
+    assert close(layer.forward(boxed), layer.forward(x))
+    assert boxed.min() >= 0.0 and boxed.max() <= 1.0
+    # x itself is feasible, so the closest feasible point is at least as close to the reference.
+    assert np.all(np.linalg.norm(boxed - reference, axis=1) <= np.linalg.norm(x - reference, axis=1) + 1e-9)
+
+
+def test_box_constrained_refuses_an_output_no_input_in_the_box_produces():
+    layer = DenseInverse(np.ones((4, 1)), np.zeros(1), "linear")
+    with pytest.raises(ValueError, match=r"no preimage inside \[0.0, 1.0\]"):
+        layer.box_constrained([10.0], np.full(4, 0.5))
+    with pytest.raises(ValueError, match="lower < upper"):
+        layer.box_constrained([1.0], np.full(4, 0.5), lower=1.0, upper=0.0)
