@@ -14,7 +14,7 @@ import yaml
 from nninv.notebooks import glued_values, stream_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200"
+SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p sweep_epochs 1 -p deep_epochs 1"
 
 
 def toc_chapters() -> list[str]:
@@ -30,7 +30,8 @@ def book(tmp_path_factory) -> Path:
         ["make", "--no-print-directory", "-C", str(ROOT), "book", f"OUT={out}", f"PARAMS={SMALL}"],
         capture_output=True, text=True, env=environment,
     )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    if result.returncode != 0:
+        pytest.fail(f"make book failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}", pytrace=False)
     return out / "_build"
 
 
@@ -157,3 +158,33 @@ def test_chapter_4_gaussian_preimage_is_recognised_far_more_often_than_pinv(chap
 
 def test_chapter_4_closed_form_is_faster_than_gradient_descent(chapter_4):
     assert chapter_4["closed_form_seconds"] < chapter_4["optimisation_seconds"]
+
+
+@pytest.fixture(scope="session")
+def chapter_5(book):
+    return glued_values(executed(book, "05_open_questions"))
+
+
+def test_chapter_5_square_leaky_relu_network_inverts_exactly(chapter_5):
+    assert chapter_5["leaky_deep_inversion_max_rel_error"] < 1e-8
+    assert chapter_5["leaky_deep_output_max_abs_error"] < 1e-9
+
+
+def test_chapter_5_relu_collision_is_real(chapter_5):
+    assert chapter_5["relu_collision_input_distance"] > 1e-3 * chapter_5["relu_collision_input_norm"]
+    assert chapter_5["relu_collision_output_distance"] < 1e-9
+
+
+def test_chapter_5_span_penalty_lowers_the_reconstruction_error(chapter_5):
+    assert chapter_5["regularised_pinv_rel_error"] < chapter_5["unregularised_pinv_rel_error"] - 0.1
+
+
+def test_chapter_5_null_space_perturbation_leaves_the_outputs_unchanged(chapter_5):
+    assert chapter_5["nullspace_perturbation_relative_norm"] == pytest.approx(1.0)
+    assert chapter_5["nullspace_perturbation_output_max_abs_change"] < 1e-12
+    assert chapter_5["adversarial_class"] != chapter_5["digit_class"]
+
+
+def test_chapter_5_training_moves_span_of_W_off_its_random_start(chapter_5):
+    assert chapter_5["init_row_space_energy_fraction"] < chapter_5["peak_row_space_energy_fraction"]
+    assert chapter_5["strongest_decay_energy"] > chapter_5["trained_row_space_energy_fraction"]

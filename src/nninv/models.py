@@ -26,11 +26,34 @@ def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
     return np.eye(classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
 
 
-def single_dense_layer(n_in: int, n_out: int, learning_rate: float) -> keras.Sequential:
-    """``sigmoid(x W + b)``, compiled with binary cross-entropy and Adam, as in the question."""
-    model = keras.Sequential([keras.Input((n_in,)), keras.layers.Dense(n_out, activation="sigmoid")])
+def single_dense_layer(n_in: int, n_out: int, learning_rate: float, l2: float = 0.0) -> keras.Sequential:
+    """``sigmoid(x W + b)``, compiled with binary cross-entropy and Adam, as in the question.
+
+    ``l2 > 0`` adds weight decay ``l2 * ||W||_F^2`` to the loss.
+    """
+    regulariser = keras.regularizers.L2(l2) if l2 else None
+    model = keras.Sequential(
+        [keras.Input((n_in,)), keras.layers.Dense(n_out, activation="sigmoid", kernel_regularizer=regulariser)]
+    )
     model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate))
     return model
+
+
+class WeightHistory(keras.callbacks.Callback):
+    """Keeps the first layer's kernel before training and after every epoch (float64 copies)."""
+
+    def __init__(self):
+        super().__init__()
+        self.kernels: list[np.ndarray] = []
+
+    def _record(self):
+        self.kernels.append(np.asarray(self.model.layers[0].kernel, dtype=np.float64).copy())
+
+    def on_train_begin(self, logs=None):
+        self._record()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record()
 
 
 def fit_single_dense_layer(
@@ -41,13 +64,81 @@ def fit_single_dense_layer(
     seed: int,
     batch_size: int = 128,
     learning_rate: float = 0.01,
+    l2: float = 0.0,
+    callbacks: list | None = None,
 ) -> keras.Sequential:
     """Seed everything, build the question's layer for these shapes and train it silently."""
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     seed_everything(seed)
-    model = single_dense_layer(inputs.shape[1], targets.shape[1], learning_rate)
-    model.fit(inputs, targets, epochs=int(epochs), batch_size=int(batch_size), shuffle=True, verbose=0)
+    model = single_dense_layer(inputs.shape[1], targets.shape[1], learning_rate, l2)
+    model.fit(
+        inputs, targets, epochs=int(epochs), batch_size=int(batch_size), shuffle=True, verbose=0, callbacks=callbacks
+    )
+    return model
+
+
+def deep_classifier(hidden_activation, width: int = 784, learning_rate: float = 1e-3) -> keras.Sequential:
+    """784 -> ``width`` (``hidden_activation``) -> 10 (sigmoid), compiled like the question's layer."""
+    model = keras.Sequential(
+        [
+            keras.Input((784,)),
+            keras.layers.Dense(width, activation=hidden_activation, name="hidden"),
+            keras.layers.Dense(10, activation="sigmoid", name="scores"),
+        ]
+    )
+    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate))
+    return model
+
+
+def train_deep_classifier(
+    images: np.ndarray, labels: np.ndarray, hidden_activation, *, epochs: int, seed: int,
+    batch_size: int = 128, learning_rate: float = 1e-3, width: int = 784,
+) -> keras.Sequential:
+    """Seed everything, build :func:`deep_classifier` and train it silently on one-hot labels."""
+    seed_everything(seed)
+    model = deep_classifier(hidden_activation, width, learning_rate)
+    model.fit(images, one_hot(labels), epochs=int(epochs), batch_size=int(batch_size), shuffle=True, verbose=0)
+    return model
+
+
+def train_span_regularised_classifier(
+    images: np.ndarray, labels: np.ndarray, penalty: float, *, epochs: int, seed: int,
+    batch_size: int = 128, learning_rate: float = 0.01,
+) -> keras.Sequential:
+    """The question's classifier trained to keep its inputs near the span of its weights.
+
+    The loss adds ``penalty * mean_i ||x_i - x_i P_W||^2 / ||x_i||^2`` to the
+    binary cross-entropy, where ``P_W = W (W^T W)^{-1} W^T`` is the projector
+    onto the span of W's columns, so the term is the relative squared error of
+    the pseudo-inverse reconstruction (Chapter 3) and is differentiable in W.
+    """
+    seed_everything(seed)
+    model = single_dense_layer(images.shape[1], 10, learning_rate)
+    kernel = model.layers[0].kernel
+    optimiser = model.optimizer
+    bce = keras.losses.BinaryCrossentropy()
+    x_all = tf.constant(images, tf.float32)
+    y_all = tf.constant(one_hot(labels))
+    squared_norms = tf.reduce_sum(x_all**2, axis=1)
+
+    @tf.function
+    def step(indices):
+        x, y = tf.gather(x_all, indices), tf.gather(y_all, indices)
+        with tf.GradientTape() as tape:
+            loss = bce(y, model(x, training=True))
+            gram = tf.transpose(kernel) @ kernel
+            coefficients = tf.linalg.solve(gram, tf.transpose(x @ kernel))  # (W^T W)^{-1} W^T x^T
+            residual = x - tf.transpose(kernel @ coefficients)
+            loss += penalty * tf.reduce_mean(tf.reduce_sum(residual**2, axis=1) / tf.gather(squared_norms, indices))
+        variables = model.trainable_variables
+        optimiser.apply_gradients(zip(tape.gradient(loss, variables), variables))
+
+    rng = np.random.default_rng(seed)
+    for _ in range(int(epochs)):
+        order = rng.permutation(len(images))
+        for start in range(0, len(order), batch_size):
+            step(tf.constant(order[start : start + batch_size]))
     return model
 
 
