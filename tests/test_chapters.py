@@ -14,7 +14,7 @@ import yaml
 from nninv.notebooks import glued_values, stream_outputs
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p sweep_epochs 1 -p deep_epochs 1"
+SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p tv_steps 100 -p sweep_epochs 1 -p deep_epochs 1"
 
 
 def toc_chapters() -> list[str]:
