@@ -26,7 +26,7 @@ PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md ref
 PACKAGE := $(shell find src/nninv -name '*.py')
 PARAMS_USED := $(BUILD)/params
 
-.PHONY: book run data test bench pins clean distclean FORCE
+.PHONY: book run data test bench verify browser pins clean distclean FORCE
 
 book: $(HTML)/index.html
 	@echo "The book is built: open $(abspath $(HTML))/index.html"
@@ -35,8 +35,23 @@ run: $(NOTEBOOKS)
 
 data: $(DATA)
 
-test: $(INSTALLED) $(DATA)
+test: $(INSTALLED) $(DATA) browser
 	$(BIN)/python -m pytest
+
+# Execute every chapter twice from clean and compare every glued number and figure.
+verify: $(INSTALLED) $(DATA)
+	rm -rf _build/verify
+	$(MAKE) --no-print-directory run OUT=_build/verify/first
+	$(MAKE) --no-print-directory run OUT=_build/verify/second
+	$(BIN)/python -m nninv.notebooks _build/verify/first/_build/book/chapters _build/verify/second/_build/book/chapters
+
+# The browser test needs Debian's Chromium; install it when missing and allowed to.
+browser:
+	@[ -n "$${NNINV_CHROMIUM:-}" ] || command -v chromium >/dev/null || { \
+	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	        echo "Installing Debian's chromium for the browser test"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	    else echo "chromium not found: the browser test will be skipped (install Debian's chromium to run it)"; fi; }
 
 bench: $(INSTALLED) $(DATA)
 	$(BIN)/python benchmarks/inversion.py

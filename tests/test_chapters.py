@@ -1,38 +1,21 @@
 """Every chapter executes with small parameters, records what its prose claims, and the book builds with -W.
 
-The chapters run through the Makefile itself (``make book OUT=... PARAMS=...``),
-so the test exercises exactly what a reader's ``make book`` runs.
+The ``book`` fixture (conftest.py) runs the Makefile itself, so these tests
+exercise exactly what a reader's ``make book`` runs.
 """
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from nninv.notebooks import glued_values, stream_outputs
-
-ROOT = Path(__file__).resolve().parents[1]
-SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p tv_steps 100 -p sweep_epochs 1 -p deep_epochs 1"
 
 
 def toc_chapters() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     return [Path(entry["file"]).name for entry in toc["chapters"] if entry["file"].startswith("chapters/")]
-
-
-@pytest.fixture(scope="session")
-def book(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("book")
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), "book", f"OUT={out}", f"PARAMS={SMALL}"],
-        capture_output=True, text=True, env=environment,
-    )
-    if result.returncode != 0:
-        pytest.fail(f"make book failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}", pytrace=False)
-    return out / "_build"
 
 
 def executed(book: Path, chapter: str) -> Path:

@@ -1,10 +1,17 @@
-"""Reading what an executed chapter recorded with ``myst_nb.glue``."""
+"""Reading what executed chapters recorded with ``myst_nb.glue``, and comparing two executions."""
 
 from __future__ import annotations
 
 import ast
+import base64
+import io
 import json
+import re
+import sys
 from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
 
 RECORD_PREFIX = "application/papermill.record/"
 
@@ -37,3 +44,56 @@ def stream_outputs(notebook: Path, name: str) -> list[str]:
         for output in cell.get("outputs", [])
         if output.get("output_type") == "stream" and output.get("name") == name
     ]
+
+
+def _pixels(png_base64: str) -> np.ndarray:
+    return plt.imread(io.BytesIO(base64.b64decode(png_base64)), format="png")
+
+
+WALL_CLOCK = re.compile(r"(_seconds|_speedup)$")
+"""Glued names of wall-clock measurements, which no two runs share and which are not compared."""
+
+
+def execution_differences(first: Path, second: Path) -> list[str]:
+    """Every glued number and figure that differs between two folders of executed chapters.
+
+    Numbers must be equal exactly and figures must have identical pixels,
+    except wall-clock times (names matching ``WALL_CLOCK``). An empty list
+    means the two executions reproduced each other.
+    """
+    differences = []
+    names = sorted(path.name for path in Path(first).glob("*.ipynb"))
+    if names != sorted(path.name for path in Path(second).glob("*.ipynb")):
+        return [f"the folders hold different chapters: {names} against {sorted(p.name for p in Path(second).glob('*.ipynb'))}"]
+    for name in names:
+        a, b = glued_values(Path(first) / name), glued_values(Path(second) / name)
+        for key in sorted(set(a) | set(b)):
+            if WALL_CLOCK.search(key):
+                continue
+            if key not in a or key not in b:
+                differences.append(f"{name}: '{key}' is glued in only one execution")
+            elif isinstance(a[key], str) and len(a[key]) > 200:  # a figure
+                pixels_a, pixels_b = _pixels(a[key]), _pixels(b[key])
+                if pixels_a.shape != pixels_b.shape or not np.array_equal(pixels_a, pixels_b):
+                    differences.append(f"{name}: figure '{key}' has different pixels")
+            elif a[key] != b[key]:
+                differences.append(f"{name}: '{key}' is {a[key]!r} in one execution and {b[key]!r} in the other")
+    return differences
+
+
+def main(arguments: list[str]) -> int:
+    """``python -m nninv.notebooks FIRST SECOND``: report what differs between two executions."""
+    if len(arguments) != 2:
+        print("usage: python -m nninv.notebooks FIRST_FOLDER SECOND_FOLDER", file=sys.stderr)
+        return 2
+    differences = execution_differences(Path(arguments[0]), Path(arguments[1]))
+    for line in differences:
+        print(line)
+    chapters = len(list(Path(arguments[0]).glob("*.ipynb")))
+    print(f"{chapters} chapters compared: " + ("every glued number and figure is identical" if not differences
+                                            else f"{len(differences)} difference(s)"))
+    return 1 if differences else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

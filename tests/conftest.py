@@ -1,0 +1,27 @@
+"""The book built once per test session, with small parameters, through the Makefile."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p tv_steps 100 -p sweep_epochs 1 -p deep_epochs 1"
+
+
+def build_book(out: Path, target: str = "book") -> Path:
+    """``make <target> OUT=out PARAMS=SMALL``; the executed chapters and the HTML land in ``out/_build``."""
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), target, f"OUT={out}", f"PARAMS={SMALL}"],
+        capture_output=True, text=True, env=environment,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"make {target} failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}", pytrace=False)
+    return out / "_build"
+
+
+@pytest.fixture(scope="session")
+def book(tmp_path_factory) -> Path:
+    return build_book(tmp_path_factory.mktemp("book"))
