@@ -4,6 +4,7 @@ The ``book`` fixture (conftest.py) runs the Makefile itself, so these tests
 exercise exactly what a reader's ``make book`` runs.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -171,3 +172,19 @@ def test_chapter_5_null_space_perturbation_leaves_the_outputs_unchanged(chapter_
 def test_chapter_5_training_moves_span_of_W_off_its_random_start(chapter_5):
     assert chapter_5["init_row_space_energy_fraction"] < chapter_5["peak_row_space_energy_fraction"]
     assert chapter_5["strongest_decay_energy"] > chapter_5["trained_row_space_energy_fraction"]
+
+
+EXTERNAL_ASSET = re.compile(
+    r"<script[^>]+src=\"(?:https?:)?//|<link[^>]+href=\"(?:https?:)?//[^\"]+\"[^>]*>|url\(['\"]?(?:https?:)?//",
+    re.IGNORECASE,
+)
+
+
+def test_built_pages_load_no_script_style_or_font_from_another_host(book):
+    site = book / "html"
+    offenders = {
+        path.relative_to(site).as_posix(): EXTERNAL_ASSET.findall(path.read_text(errors="replace"))
+        for path in [*site.rglob("*.html"), *site.rglob("*.css")]
+        if EXTERNAL_ASSET.search(path.read_text(errors="replace"))
+    }
+    assert offenders == {}
