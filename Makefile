@@ -25,6 +25,9 @@ NOTEBOOKS := $(patsubst chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
 PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md references.bib)
 PACKAGE := $(shell find src/nninv -name '*.py')
 PARAMS_USED := $(BUILD)/params
+# The chapters' kernel: ipykernel without its file-descriptor capture thread, which
+# can race the kernel's shutdown and print a traceback (no chapter writes at C level).
+KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
 
 .PHONY: book run data test bench verify browser pins clean distclean FORCE
 
@@ -71,12 +74,16 @@ $(PARAMS_USED): FORCE
 	@mkdir -p $(@D)
 	@echo '$(PARAMS)' | cmp -s - $@ || echo '$(PARAMS)' > $@
 
-$(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(INSTALLED)
+$(KERNEL): $(INSTALLED)
+	@mkdir -p $(@D)
+	@printf '{"argv": ["%s", "-m", "ipykernel_launcher", "--IPKernelApp.capture_fd_output=False", "-f", "{connection_file}"], "display_name": "Python 3 (nninv)", "language": "python"}\n' "$(abspath $(BIN)/python)" > $@
+
+$(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL)
 	@mkdir -p $(@D) $(BUILD)/source
 	@$(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/source/$*.ipynb $<
 	@echo "Executing chapter $* $(PARAMS)"
 	@start=$$(date +%s); \
-	$(BIN)/papermill --log-level WARNING $(BUILD)/source/$*.ipynb $@ $(PARAMS); \
+	$(BIN)/papermill --log-level WARNING --kernel nninv $(BUILD)/source/$*.ipynb $@ $(PARAMS); \
 	echo "  $* executed in $$(( $$(date +%s) - start )) s"
 
 $(STAGE)/%: % | $(INSTALLED)
