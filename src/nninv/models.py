@@ -21,6 +21,13 @@ def seed_everything(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def _start_training(seed: int, epochs: int) -> None:
+    """Refuse an impossible number of epochs, then seed everything."""
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+    seed_everything(seed)
+
+
 def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
     """Labels ``(n,)`` as float32 one-hot rows ``(n, classes)``."""
     return np.eye(classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
@@ -68,9 +75,7 @@ def fit_single_dense_layer(
     callbacks: list | None = None,
 ) -> keras.Sequential:
     """Seed everything, build the question's layer for these shapes and train it silently."""
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
-    seed_everything(seed)
+    _start_training(seed, epochs)
     model = single_dense_layer(inputs.shape[1], targets.shape[1], learning_rate, l2)
     model.fit(
         inputs, targets, epochs=int(epochs), batch_size=int(batch_size), shuffle=True, verbose=0, callbacks=callbacks
@@ -96,7 +101,7 @@ def train_deep_classifier(
     batch_size: int = 128, learning_rate: float = 1e-3, width: int = 784,
 ) -> keras.Sequential:
     """Seed everything, build :func:`deep_classifier` and train it silently on one-hot labels."""
-    seed_everything(seed)
+    _start_training(seed, epochs)
     model = deep_classifier(hidden_activation, width, learning_rate)
     model.fit(images, one_hot(labels), epochs=int(epochs), batch_size=int(batch_size), shuffle=True, verbose=0)
     return model
@@ -113,7 +118,7 @@ def train_span_regularised_classifier(
     onto the span of W's columns, so the term is the relative squared error of
     the pseudo-inverse reconstruction (Chapter 3) and is differentiable in W.
     """
-    seed_everything(seed)
+    _start_training(seed, epochs)
     model = single_dense_layer(images.shape[1], 10, learning_rate)
     kernel = model.layers[0].kernel
     optimiser = model.optimizer
