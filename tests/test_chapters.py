@@ -188,3 +188,9 @@ def test_built_pages_load_no_script_style_or_font_from_another_host(book):
         if EXTERNAL_ASSET.search(path.read_text(errors="replace"))
     }
     assert offenders == {}
+
+
+def test_chapter_4_headline_table_is_rendered_as_a_table(book):
+    page = (book / "html" / "chapters" / "04_choosing_a_preimage.html").read_text()
+    table = page[page.rfind("<table") : page.rfind("</table>")]
+    assert "recognised by the judge" in table and "class_gaussian" in table
