@@ -110,16 +110,20 @@ class DenseInverse:
         y = self.activation.forward(rows @ self.W + self.b)
         return y[0] if single else y
 
+    def _preactivation_rows(self, y) -> tuple[np.ndarray, bool]:
+        """``a^{-1}(y)`` as rows, and whether ``y`` was one row."""
+        rows, single = as_rows(y, self.n_out, f"output of {self.name}")
+        return self.activation.inverse(rows, where=f"layer '{self.name}'"), single
+
     def preactivation(self, y) -> np.ndarray:
         """``a^{-1}(y)`` elementwise (centred for softmax), refusing values outside ``a``'s range."""
-        rows, single = as_rows(y, self.n_out, f"output of {self.name}")
-        z = self.activation.inverse(rows, where=f"layer '{self.name}'")
+        z, single = self._preactivation_rows(y)
         return z[0] if single else z
 
     def _target(self, y) -> tuple[np.ndarray, bool]:
         """``t = a^{-1}(y) - b`` as rows (centred for softmax), and whether ``y`` was one row."""
-        rows, single = as_rows(y, self.n_out, f"output of {self.name}")
-        return self.activation.inverse(rows, where=f"layer '{self.name}'") - self._b_solve, single
+        z, single = self._preactivation_rows(y)
+        return z - self._b_solve, single
 
     def _coordinates(self, y) -> tuple[np.ndarray, bool]:
         """``c = t V_r S_r^{-1}``: every preimage of ``y`` satisfies ``x U_r = c``."""
