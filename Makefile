@@ -9,6 +9,8 @@ SHELL := /bin/bash
 
 PYTHON ?= python3.11
 PARAMS ?=
+# The repository the book is published from, for its Binder and header buttons.
+REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null)
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -25,6 +27,7 @@ NOTEBOOKS := $(patsubst chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
 PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md references.bib)
 PACKAGE := $(shell find src/nninv -name '*.py')
 PARAMS_USED := $(BUILD)/params
+REPOSITORY_USED := $(BUILD)/repository
 # The chapters' kernel: ipykernel without its file-descriptor capture thread, which
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
 KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
@@ -69,10 +72,14 @@ $(INSTALLED): pyproject.toml constraints.txt
 $(DATA): data/mnist.sha256 | $(INSTALLED)
 	$(BIN)/python -m nninv.data
 
-# PARAMS is remembered so that changing it re-executes the chapters.
+# PARAMS and REPOSITORY are remembered so that changing them remakes what uses them.
+remember = @mkdir -p $(@D); echo '$($(1))' | cmp -s - $@ || echo '$($(1))' > $@
+
 $(PARAMS_USED): FORCE
-	@mkdir -p $(@D)
-	@echo '$(PARAMS)' | cmp -s - $@ || echo '$(PARAMS)' > $@
+	$(call remember,PARAMS)
+
+$(REPOSITORY_USED): FORCE
+	$(call remember,REPOSITORY)
 
 $(KERNEL): $(INSTALLED)
 	@mkdir -p $(@D)
@@ -85,6 +92,10 @@ $(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KER
 	@start=$$(date +%s); \
 	$(BIN)/papermill --log-level WARNING --kernel nninv $(BUILD)/source/$*.ipynb $@ $(PARAMS); \
 	echo "  $* executed in $$(( $$(date +%s) - start )) s"
+
+$(STAGE)/_config.yml: _config.yml tools/book_config.py $(REPOSITORY_USED) | $(INSTALLED)
+	@mkdir -p $(@D)
+	@$(BIN)/python tools/book_config.py $< $@ '$(REPOSITORY)'
 
 $(STAGE)/%: % | $(INSTALLED)
 	@mkdir -p $(@D)

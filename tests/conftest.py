@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# A reader's fork, as the address the Binder and header buttons are built for.
+REPOSITORY = "https://github.com/reader/nninv"
 SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p tv_steps 100 -p sweep_epochs 1 -p deep_epochs 1"
 
 
 def build_book(out: Path, target: str = "book") -> Path:
-    """``make <target> OUT=out PARAMS=SMALL``; the executed chapters and the HTML land in ``out/_build``."""
+    """``make <target> OUT=out PARAMS=SMALL REPOSITORY=…``; the executed chapters and the HTML land in ``out/_build``."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
     result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), target, f"OUT={out}", f"PARAMS={SMALL}"],
+        ["make", "--no-print-directory", "-C", str(ROOT), target, f"OUT={out}", f"PARAMS={SMALL}", f"REPOSITORY={REPOSITORY}"],
         capture_output=True, text=True, env=environment,
     )
     if result.returncode != 0:
