@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 from conftest import ROOT
 
 from nninv.notebooks import glued_values, stream_outputs
@@ -39,6 +40,25 @@ def test_chapter_executes_without_errors_warnings_or_log_lines(book, chapter):
 @pytest.mark.parametrize("chapter", toc_chapters())
 def test_book_has_a_page_for_every_chapter(book, chapter):
     assert (book / "html" / "chapters" / f"{chapter}.html").exists()
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_chapter_opens_with_what_it_shows_and_closes_with_a_summary(chapter):
+    body = (ROOT / "chapters" / f"{chapter}.md").read_text().split("\n---\n", 1)[1]
+    opening = body.split("```{code-cell}", 1)[0]
+    assert len(" ".join(line for line in opening.splitlines() if not line.startswith("#")).split()) >= 40
+    assert re.findall(r"^## (.+)$", body, re.MULTILINE)[-1] == "Summary"
+    assert "```{code-cell}" not in body.rsplit("## Summary", 1)[1]
+
+
+@pytest.mark.parametrize("chapter", toc_chapters())
+def test_every_image_on_a_chapter_page_is_a_captioned_figure(book, chapter):
+    page = BeautifulSoup((book / "html" / "chapters" / f"{chapter}.html").read_text(), "html.parser")
+    images = page.find("article").find_all("img")
+    assert images
+    for image in images:
+        figure = image.find_parent("figure")
+        assert figure is not None and figure.find("figcaption").get_text(strip=True), image.get("src")
 
 
 def test_chapter_1_pinv_preimage_reproduces_the_outputs(chapter_1):
