@@ -45,8 +45,8 @@ def main(source: str, target: str, remote: str) -> None:
     url = repository_url(remote)
     if url is None:
         print(
-            f"  No GitHub or GitLab repository known (origin: {remote.strip() or 'none'}): the pages are built "
-            "without Binder and repository buttons; set REPOSITORY=https://github.com/OWNER/NAME to add them."
+            f"REPOSITORY ({remote.strip() or 'unset'}; by default the git remote origin) is not on GitHub or GitLab: "
+            "the pages are built without Binder and repository buttons; set REPOSITORY=https://github.com/OWNER/NAME to add them."
         )
     config = yaml.safe_load(Path(source).read_text())
     text = yaml.safe_dump(staged_config(config, url), sort_keys=False, allow_unicode=True)
