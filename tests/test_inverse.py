@@ -277,3 +277,12 @@ def test_box_constrained_refuses_an_output_no_input_in_the_box_produces():
         layer.box_constrained([10.0], np.full(4, 0.5))
     with pytest.raises(ValueError, match="lower < upper"):
         layer.box_constrained([1.0], np.full(4, 0.5), lower=1.0, upper=0.0)
+
+
+def test_box_constrained_takes_one_reference_or_one_per_output_and_names_any_other_count():
+    layer = DenseInverse(np.ones((4, 1)), np.zeros(1), "linear")
+    y = np.array([[1.0], [2.0], [3.0]])
+    shared = layer.box_constrained(y, np.full(4, 0.5))
+    assert np.array_equal(layer.box_constrained(y, np.full((3, 4), 0.5)), shared)
+    with pytest.raises(ValueError, match=r"one per output \(3 rows\), got 2 rows"):
+        layer.box_constrained(y, np.full((2, 4), 0.5))

