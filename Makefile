@@ -7,7 +7,10 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
-PYTHON ?= python3.11
+# The newest supported Python on PATH that can make a virtual environment, unless PYTHON= names one.
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell python$(v) -c 'import venv, ensurepip' >/dev/null 2>&1 && echo python$(v))) \
+    $(shell python3 -c 'import sys, venv, ensurepip; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' >/dev/null 2>&1 && echo python3))
 PARAMS ?=
 # The repository the book is published from, for its Binder and header buttons.
 REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null)
@@ -25,14 +28,16 @@ DATA := data/mnist.npz
 CHAPTERS := $(sort $(wildcard chapters/*.md))
 NOTEBOOKS := $(patsubst chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
 PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md references.bib)
-PACKAGE := $(shell find src/nninv -name '*.py')
+PACKAGE := $(shell find src/nninv src/nninv_book -name '*.py')
+# Trained networks, shared by every chapter and rebuild (see src/nninv_book/cache.py).
+export NNINV_CACHE_DIR ?= $(abspath $(BUILD))/cache
 PARAMS_USED := $(BUILD)/params
 REPOSITORY_USED := $(BUILD)/repository
 # The chapters' kernel: ipykernel without its file-descriptor capture thread, which
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
 KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
 
-.PHONY: book run data test bench verify browser pins clean distclean FORCE
+.PHONY: book run data test bench verify browser pins clean distclean cache-note FORCE
 
 book: $(HTML)/index.html
 	@echo "The book is built: open $(abspath $(HTML))/index.html"
@@ -47,9 +52,9 @@ test: $(INSTALLED) $(DATA) browser
 # Execute every chapter twice from clean and compare every glued number and figure.
 verify: $(INSTALLED) $(DATA)
 	rm -rf _build/verify
-	$(MAKE) --no-print-directory run OUT=_build/verify/first
-	$(MAKE) --no-print-directory run OUT=_build/verify/second
-	$(BIN)/python -m nninv.notebooks _build/verify/first/_build/book/chapters _build/verify/second/_build/book/chapters
+	$(MAKE) --no-print-directory run OUT=_build/verify/first NNINV_CACHE_DIR=$(abspath _build/verify/first/cache)
+	$(MAKE) --no-print-directory run OUT=_build/verify/second NNINV_CACHE_DIR=$(abspath _build/verify/second/cache)
+	$(BIN)/python -m nninv_book.notebooks _build/verify/first/_build/book/chapters _build/verify/second/_build/book/chapters
 
 # The browser test needs Debian's Chromium; install it when missing and allowed to.
 browser:
@@ -63,14 +68,17 @@ bench: $(INSTALLED) $(DATA)
 	$(BIN)/python benchmarks/inversion.py
 
 $(INSTALLED): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || { \
+	    [ -n "$(PYTHON)" ] || { echo "error: no Python 3.11, 3.12 or 3.13 found on PATH (tried python3.13, python3.12, python3.11, python3); install one, or name it: make PYTHON=/path/to/python3.12" >&2; exit 1; }; \
+	    echo "Creating $(VENV) with $$($(PYTHON) -c 'import sys; print("Python", sys.version.split()[0])') ($(PYTHON))"; \
+	    $(PYTHON) -m venv $(VENV); }
 	@echo "Installing the pinned environment into $(VENV) (the first time takes a few minutes)"
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --quiet --disable-pip-version-check \
 	    --constraint constraints.txt --editable ".[book,test]"
 	@touch $@
 
 $(DATA): data/mnist.sha256 | $(INSTALLED)
-	$(BIN)/python -m nninv.data
+	$(BIN)/python -m nninv_book.data
 
 # PARAMS and REPOSITORY are remembered so that changing them remakes what uses them.
 remember = @mkdir -p $(@D); echo '$($(1))' | cmp -s - $@ || echo '$($(1))' > $@
@@ -85,7 +93,11 @@ $(KERNEL): $(INSTALLED)
 	@mkdir -p $(@D)
 	@printf '{"argv": ["%s", "-m", "ipykernel_launcher", "--IPKernelApp.capture_fd_output=False", "-f", "{connection_file}"], "display_name": "Python 3 (nninv)", "language": "python"}\n' "$(abspath $(BIN)/python)" > $@
 
-$(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL)
+# Said once per build, before any chapter runs: a cache folder that cannot be written.
+cache-note: | $(INSTALLED)
+	@$(BIN)/python -m nninv_book.cache
+
+$(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | cache-note
 	@mkdir -p $(@D) $(BUILD)/source
 	@$(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/source/$*.ipynb $<
 	@echo "Executing chapter $* $(PARAMS)"

@@ -16,7 +16,7 @@ def build_book(out: Path, target: str = "book") -> Path:
     """``make <target> OUT=out PARAMS=SMALL REPOSITORY=…``; the executed chapters and the HTML land in ``out/_build``."""
     environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
     result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(ROOT), target, f"OUT={out}", f"PARAMS={SMALL}", f"REPOSITORY={REPOSITORY}"],
+        ["make", "--no-print-directory", "-C", str(ROOT), target, f"OUT={out}", f"NNINV_CACHE_DIR={out}/cache", f"PARAMS={SMALL}", f"REPOSITORY={REPOSITORY}"],
         capture_output=True, text=True, env=environment,
     )
     if result.returncode != 0:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from nninv import DenseInverse
-from nninv.adversarial import minimal_class_change
+from nninv_book.adversarial import minimal_class_change
 
 
 def test_minimal_perturbation_changes_the_class_and_nothing_smaller_does():

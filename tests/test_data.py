@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from nninv import data
+from nninv_book import data
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nninv.judge import NearestNeighbourJudge
+from nninv_book.judge import NearestNeighbourJudge
 
 
 def test_judge_with_one_neighbour_labels_its_own_training_images_correctly():

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from nninv.notebooks import execution_differences, glued_values  # noqa: E402
+from nninv_book.notebooks import execution_differences, glued_values  # noqa: E402
 
 
 def png(value: float) -> str:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nninv import DenseInverse
-from nninv.optimisation import invert_by_gradient_descent
+from nninv_book.optimisation import invert_by_gradient_descent
 
 
 def small_layer():

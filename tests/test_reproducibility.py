@@ -2,7 +2,7 @@
 
 from conftest import build_book
 
-from nninv.notebooks import execution_differences
+from nninv_book.notebooks import execution_differences
 
 
 def test_a_second_execution_reproduces_every_glued_number_and_figure(book, tmp_path):

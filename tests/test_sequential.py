@@ -1,6 +1,6 @@
 """Claims about inverting whole networks layer by layer, from numpy stacks and from Keras models."""
 
-import nninv  # noqa: F401  (quiet TensorFlow first)
+import nninv_book  # noqa: F401  (quiet TensorFlow first)
 
 import keras
 import numpy as np

@@ -1,10 +1,11 @@
 """nninv: exact inverses of trained dense neural networks.
 
-The package behind the book *Inverting a neural network*. Importing it first
-keeps TensorFlow quiet (see :mod:`nninv.runtime`).
+The small library behind the book *Inverting a neural network*: numpy and
+scipy only at import. Keras is imported only when a Keras model is read
+(:func:`nninv.layer_inverses`), so ``import nninv`` loads neither TensorFlow,
+Keras nor matplotlib.
 """
 
-from nninv import runtime  # noqa: F401  (must run before TensorFlow is imported)
 from nninv.activations import NotInvertibleError, get_activation, logit
 from nninv.inverse import DenseInverse, row_space_basis, row_space_projector
 from nninv.prior import GaussianPrior

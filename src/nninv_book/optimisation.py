@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nninv import runtime  # noqa: F401  (quiet TensorFlow before it loads)
+from nninv_book import runtime  # noqa: F401  (quiet TensorFlow before it loads)
 from nninv.activations import LeakyReLU
 from nninv.inverse import DenseInverse
 

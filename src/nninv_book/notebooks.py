@@ -82,9 +82,9 @@ def execution_differences(first: Path, second: Path) -> list[str]:
 
 
 def main(arguments: list[str]) -> int:
-    """``python -m nninv.notebooks FIRST SECOND``: report what differs between two executions."""
+    """``python -m nninv_book.notebooks FIRST SECOND``: report what differs between two executions."""
     if len(arguments) != 2:
-        print("usage: python -m nninv.notebooks FIRST_FOLDER SECOND_FOLDER", file=sys.stderr)
+        print("usage: python -m nninv_book.notebooks FIRST_FOLDER SECOND_FOLDER", file=sys.stderr)
         return 2
     differences = execution_differences(Path(arguments[0]), Path(arguments[1]))
     for line in differences:
