@@ -1,6 +1,8 @@
 # The only entry point: `make book` builds everything, `make test` tests it.
 # Make's own file dependencies keep rebuilds incremental: a chapter executes
-# again only when its source, the package, the data or PARAMS change.
+# again only when its source, the code under src/, the data or PARAMS change.
+# Nothing half-done is published: a chapter's notebook appears only once its
+# execution has finished, and a failed HTML build fails again until mended.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -14,6 +16,8 @@ PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell python$(v) -c 'im
 PARAMS ?=
 # The repository the book is published from, for its Binder and header buttons.
 REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null)
+# Both reach recipes as environment variables, quoted, never as shell text.
+export PARAMS REPOSITORY
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,10 +27,15 @@ OUT ?= .
 BUILD := $(OUT)/_build
 STAGE := $(BUILD)/book
 HTML := $(BUILD)/html
-DATA := data/mnist.npz
+# Executions in progress (one file per process) and the logs of failed ones.
+EXECUTING := $(BUILD)/executing
+LOGS := $(BUILD)/logs
+DATA := $(or $(NNINV_DATA_DIR),data)/mnist.npz
+# The book's sources: this folder; tests build small books of their own.
+SOURCE ?= .
 
-CHAPTERS := $(sort $(wildcard chapters/*.md))
-NOTEBOOKS := $(patsubst chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
+CHAPTERS := $(sort $(wildcard $(SOURCE)/chapters/*.md))
+NOTEBOOKS := $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
 PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md references.bib)
 PACKAGE := $(shell find src/nninv src/nninv_book -name '*.py')
 # Trained networks, shared by every chapter and rebuild (see src/nninv_book/cache.py).
@@ -37,14 +46,16 @@ REPOSITORY_USED := $(BUILD)/repository
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
 KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
 
-.PHONY: book run data test bench verify browser pins clean distclean cache-note FORCE
+.PHONY: book run data test bench verify browser pins clean distclean preflight FORCE
 
 book: $(HTML)/index.html
 	@echo "The book is built: open $(abspath $(HTML))/index.html"
 
 run: $(NOTEBOOKS)
 
-data: $(DATA)
+# Builds the data when missing and verifies it when present.
+data: | $(INSTALLED)
+	$(BIN)/python -m nninv_book.data
 
 test: $(INSTALLED) $(DATA) browser
 	$(BIN)/python -m pytest
@@ -54,7 +65,7 @@ verify: $(INSTALLED) $(DATA)
 	rm -rf _build/verify
 	$(MAKE) --no-print-directory run OUT=_build/verify/first NNINV_CACHE_DIR=$(abspath _build/verify/first/cache)
 	$(MAKE) --no-print-directory run OUT=_build/verify/second NNINV_CACHE_DIR=$(abspath _build/verify/second/cache)
-	$(BIN)/python -m nninv_book.notebooks _build/verify/first/_build/book/chapters _build/verify/second/_build/book/chapters
+	$(BIN)/python -m nninv_book.notebooks compare _build/verify/first/_build/book/chapters _build/verify/second/_build/book/chapters
 
 # The browser test needs Debian's Chromium; install it when missing and allowed to.
 browser:
@@ -77,11 +88,11 @@ $(INSTALLED): pyproject.toml constraints.txt
 	    --constraint constraints.txt --editable ".[book,test]"
 	@touch $@
 
-$(DATA): data/mnist.sha256 | $(INSTALLED)
+$(DATA): $(wildcard data/mnist.sha256) | $(INSTALLED)
 	$(BIN)/python -m nninv_book.data
 
 # PARAMS and REPOSITORY are remembered so that changing them remakes what uses them.
-remember = @mkdir -p $(@D); echo '$($(1))' | cmp -s - $@ || echo '$($(1))' > $@
+remember = @mkdir -p $(@D); printf '%s\n' "$$$(1)" | cmp -s - $@ || { printf '%s\n' "$$$(1)" > $@.$$$$ && mv $@.$$$$ $@; }
 
 $(PARAMS_USED): FORCE
 	$(call remember,PARAMS)
@@ -93,31 +104,48 @@ $(KERNEL): $(INSTALLED)
 	@mkdir -p $(@D)
 	@printf '{"argv": ["%s", "-m", "ipykernel_launcher", "--IPKernelApp.capture_fd_output=False", "-f", "{connection_file}"], "display_name": "Python 3 (nninv)", "language": "python"}\n' "$(abspath $(BIN)/python)" > $@
 
-# Said once per build, before any chapter runs: a cache folder that cannot be written.
-cache-note: | $(INSTALLED)
+# Checked once per build, before any chapter runs: PARAMS (names and values), and
+# whether trained networks can be cached (said once when they cannot).
+preflight: | $(INSTALLED)
+	@$(BIN)/python -m nninv_book.parameters --chapters $(SOURCE)/chapters
 	@$(BIN)/python -m nninv_book.cache
 
-$(STAGE)/chapters/%.ipynb: chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | cache-note
-	@mkdir -p $(@D) $(BUILD)/source
-	@$(BIN)/jupytext --quiet --to ipynb --output $(BUILD)/source/$*.ipynb $<
-	@echo "Executing chapter $* $(PARAMS)"
-	@start=$$(date +%s); \
-	$(BIN)/papermill --log-level WARNING --kernel nninv $(BUILD)/source/$*.ipynb $@ $(PARAMS); \
-	echo "  $* executed in $$(( $$(date +%s) - start )) s"
+# papermill writes into a file of this process's own under $(EXECUTING); only a
+# finished execution is moved into place, so an interrupted or failed one leaves
+# no notebook behind and runs again next time. A failure is told in a few lines;
+# its notebook and papermill's log are kept under $(LOGS).
+$(STAGE)/chapters/%.ipynb: $(SOURCE)/chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | preflight
+	@mkdir -p $(@D) $(EXECUTING) $(LOGS)
+	@run=$(EXECUTING)/$*.$$$$; trap 'rm -f "$$run".*' EXIT; \
+	$(BIN)/jupytext --quiet --to ipynb --output "$$run.source.ipynb" $<; \
+	$(BIN)/python -m nninv_book.parameters --chapters $(SOURCE)/chapters $< > "$$run.yaml"; \
+	echo "Executing chapter $*"; start=$$(date +%s); \
+	if $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
+	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$*.log 2>&1; then \
+	    [ ! -s $(LOGS)/$*.log ] || cat $(LOGS)/$*.log; \
+	    mv "$$run.ipynb" $@; echo "  $* executed in $$(( $$(date +%s) - start )) s"; \
+	else \
+	    rm -f $(LOGS)/$*.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$*.ipynb; \
+	    $(BIN)/python -m nninv_book.notebooks explain $< $(LOGS)/$*.ipynb $(LOGS)/$*.log >&2; exit 1; \
+	fi
 
-$(STAGE)/_config.yml: _config.yml tools/book_config.py $(REPOSITORY_USED) | $(INSTALLED)
+$(STAGE)/_config.yml: $(SOURCE)/_config.yml tools/book_config.py $(REPOSITORY_USED) | $(INSTALLED)
 	@mkdir -p $(@D)
-	@$(BIN)/python tools/book_config.py $< $@ '$(REPOSITORY)'
+	@$(BIN)/python tools/book_config.py $< $@.$$$$ "$$REPOSITORY" && mv $@.$$$$ $@
 
-$(STAGE)/%: % | $(INSTALLED)
+$(STAGE)/%: $(SOURCE)/% | $(INSTALLED)
 	@mkdir -p $(@D)
-	@cp $< $@
+	@cp $< $@.$$$$ && mv $@.$$$$ $@
 
+# Two builds in one checkout take turns here. A failed build forgets what Sphinx
+# read (its doctrees), so the next build reads every page again and fails again
+# until the cause is mended.
 $(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
 	@echo "Building the HTML book"
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build --warningiserror --nitpick --keep-going --path-output $(OUT) $(STAGE) > $(BUILD)/jupyter-book.log 2>&1 \
-	    || { cat $(BUILD)/jupyter-book.log; exit 1; }; \
+	$(BIN)/python -m nninv_book.locks $(BUILD)/html.lock \
+	    $(BIN)/jupyter-book build --warningiserror --nitpick --keep-going --path-output $(OUT) $(STAGE) > $(BUILD)/jupyter-book.log 2>&1 \
+	    || { cat $(BUILD)/jupyter-book.log; rm -rf $(BUILD)/.doctrees $(HTML)/index.html; exit 1; }; \
 	echo "  HTML built in $$(( $$(date +%s) - start )) s"
 
 # Maintainers: re-resolve every version and rewrite the pins in both files.

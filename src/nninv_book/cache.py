@@ -27,16 +27,16 @@ happens every time, and ``python -m nninv_book.cache`` (run once by every
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import sys
 import tempfile
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
 import joblib
+
+from nninv_book.locks import exclusive
 
 ENVIRONMENT_VARIABLE = "NNINV_CACHE_DIR"
 DEFAULT_LOCATION = Path(__file__).resolve().parents[2] / "_build" / "cache"
@@ -101,19 +101,6 @@ def _intact(entry) -> bool:
     return joblib.hash({key: entry[key] for key in ("architecture", "weights", "extras")}) == entry["digest"]
 
 
-@contextmanager
-def _exclusive(folder: Path, key: str):
-    """Hold an exclusive lock on ``folder/locks/key`` (POSIX ``flock``), released on exit."""
-    locks = folder / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with open(locks / key, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def trained(recipe: str, **arguments):
     """``(model, extras)`` of ``models.<recipe>(**arguments)``, from the cache when it holds them.
 
@@ -127,7 +114,7 @@ def trained(recipe: str, **arguments):
         entry = _train_and_store(recipe, arguments, key)
         return _model_from_entry(entry), entry["extras"]
     memorized = joblib.Memory(folder, verbose=0).cache(_train_and_store, ignore=["arguments"])
-    with _exclusive(folder, key):
+    with exclusive(folder / "locks" / key):
         entry = None
         if memorized.check_call_in_cache(recipe, arguments, key):
             try:

@@ -1,4 +1,9 @@
-"""Reading what executed chapters recorded with ``myst_nb.glue``, and comparing two executions."""
+"""Reading executed chapters: what they recorded with ``myst_nb.glue``, how two executions differ, why one failed.
+
+``python -m nninv_book.notebooks compare FIRST SECOND`` compares two folders
+of executed chapters; ``python -m nninv_book.notebooks explain CHAPTER
+NOTEBOOK LOG`` says in a few lines why a chapter's execution failed.
+"""
 
 from __future__ import annotations
 
@@ -81,15 +86,44 @@ def execution_differences(first: Path, second: Path) -> list[str]:
     return differences
 
 
+def failure_report(chapter: str, notebook: Path, log: Path) -> str:
+    """A few lines for a failed execution: the chapter, the failing cell's first line, the exception, where the rest is.
+
+    ``notebook`` is what papermill wrote (absent when the kernel never ran);
+    ``log`` is papermill's own output, whose last lines are shown when the
+    notebook holds no error.
+    """
+    error = None
+    if Path(notebook).exists():
+        for cell in json.loads(Path(notebook).read_text()).get("cells", []):
+            error = next((output for output in cell.get("outputs", []) if output.get("output_type") == "error"), None)
+            if error:
+                source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                first_line = next((line for line in source.splitlines() if line.strip() and not line.startswith("#")), "")
+                break
+    if error:
+        lines = [f"error: chapter {chapter} failed: {error['ename']}: {error['evalue']}",
+                 f"  in the cell that begins: {first_line.strip()}",
+                 f"  the executed notebook with the full traceback: {notebook}"]
+    else:
+        tail = Path(log).read_text().strip().splitlines()[-8:] if Path(log).exists() else []
+        lines = [f"error: chapter {chapter} could not be executed; the end of papermill's log:", *("  " + line for line in tail)]
+    return "\n".join(lines + [f"  papermill's log: {log}"])
+
+
 def main(arguments: list[str]) -> int:
-    """``python -m nninv_book.notebooks FIRST SECOND``: report what differs between two executions."""
-    if len(arguments) != 2:
-        print("usage: python -m nninv_book.notebooks FIRST_FOLDER SECOND_FOLDER", file=sys.stderr)
+    """``compare FIRST SECOND`` (exit 1 when they differ) or ``explain CHAPTER NOTEBOOK LOG``."""
+    if len(arguments) == 4 and arguments[0] == "explain":
+        print(failure_report(arguments[1], Path(arguments[2]), Path(arguments[3])))
+        return 0
+    if len(arguments) != 3 or arguments[0] != "compare":
+        print("usage: python -m nninv_book.notebooks compare FIRST_FOLDER SECOND_FOLDER\n"
+              "       python -m nninv_book.notebooks explain CHAPTER NOTEBOOK LOG", file=sys.stderr)
         return 2
-    differences = execution_differences(Path(arguments[0]), Path(arguments[1]))
+    differences = execution_differences(Path(arguments[1]), Path(arguments[2]))
     for line in differences:
         print(line)
-    chapters = len(list(Path(arguments[0]).glob("*.ipynb")))
+    chapters = len(list(Path(arguments[1]).glob("*.ipynb")))
     print(f"{chapters} chapters compared: " + ("every glued number and figure is identical" if not differences
                                             else f"{len(differences)} difference(s)"))
     return 1 if differences else 0

@@ -1,0 +1,164 @@
+"""Claims about the build itself: nothing half-done is published, failures are told briefly, PARAMS is safe.
+
+Most tests build a tiny book of their own (two one-cell chapters) through the
+real Makefile (``SOURCE=``), so that killing, failing and racing builds costs
+seconds, not a full book.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# Tiny chapter {number}
+
+```{{code-cell}} ipython3
+:tags: [parameters]
+
+seed = 0
+{parameter} = {default}
+```
+
+```{{code-cell}} ipython3
+import os, time
+from myst_nb import glue
+from nninv_book import parameters
+
+parameters.check(globals())
+time.sleep(float(os.environ.get("TINY_PAUSE", "0")))
+if {parameter} is True:
+    raise RuntimeError("the tiny chapter was asked to fail")
+glue("answer_{number}", 40 + {number}, display=False)
+```
+
+The answer is {{glue:text}}`answer_{number}`.
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    """A book of two chapters: chapter 1 declares ``fail``, chapter 2 declares ``n_show``."""
+    source = tmp_path / "source"
+    (source / "chapters").mkdir(parents=True)
+    for name in ("_config.yml", "references.bib", "bibliography.md"):
+        shutil.copy(ROOT / name, source / name)
+    (source / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: chapters/01_tiny\n  - file: chapters/02_tiny\n")
+    (source / "intro.md").write_text("# A tiny book\n\nTwo chapters.\n")
+    (source / "chapters" / "01_tiny.md").write_text(CHAPTER.format(number=1, parameter="fail", default="False"))
+    (source / "chapters" / "02_tiny.md").write_text(CHAPTER.format(number=2, parameter="n_show", default="3"))
+    return source
+
+
+def make(source: Path, target: str = "book", params: str = "", pause: float = 0, repository: str = "", **popen):
+    """``make TARGET`` on ``source`` into ``source/../out``; a Popen when ``popen`` is given, else the finished run."""
+    out = source.parent / "out"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
+    environment |= {"TINY_PAUSE": str(pause), "NNINV_CACHE_DIR": str(out / "cache")}
+    command = ["make", "--no-print-directory", "-C", str(ROOT), target, f"SOURCE={source}", f"OUT={out}",
+               f"PARAMS={params}", f"REPOSITORY={repository}"]
+    if popen:
+        return subprocess.Popen(command, env=environment, text=True, **popen)
+    return subprocess.run(command, env=environment, text=True, capture_output=True)
+
+
+def executed(source: Path, number: int) -> Path:
+    return source.parent / "out" / "_build" / "book" / "chapters" / f"0{number}_tiny.ipynb"
+
+
+def page(source: Path, number: int) -> str:
+    return (source.parent / "out" / "_build" / "html" / "chapters" / f"0{number}_tiny.html").read_text()
+
+
+def test_a_killed_chapter_leaves_no_notebook_and_executes_again(tiny):
+    build = make(tiny, pause=60, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((tiny.parent / "out" / "_build" / "executing").glob("*.ipynb")):
+        time.sleep(0.5)
+    time.sleep(2)
+    os.killpg(build.pid, signal.SIGKILL)
+    build.wait()
+    assert not executed(tiny, 1).exists()
+    again = make(tiny)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Executing chapter 01_tiny" in again.stdout
+    assert "41" in page(tiny, 1) and "42" in page(tiny, 2)
+
+
+def test_a_failing_chapter_is_told_in_a_few_lines_and_publishes_nothing(tiny):
+    result = make(tiny, params="-p fail True")
+    assert result.returncode != 0
+    told = result.stderr
+    assert "chapter" in told and "01_tiny.md failed: RuntimeError: the tiny chapter was asked to fail" in told
+    assert "in the cell that begins: import os, time" in told
+    assert "Traceback" not in result.stdout + told and len(told.strip().splitlines()) <= 6
+    assert not executed(tiny, 1).exists()
+    assert "RuntimeError" in (tiny.parent / "out" / "_build" / "logs" / "01_tiny.ipynb").read_text()
+
+
+def test_a_sphinx_warning_fails_every_build_until_it_is_mended(tiny):
+    assert make(tiny).returncode == 0
+    intro = tiny / "intro.md"
+    intro.write_text(intro.read_text() + "\nSee {cite:p}`no_such_reference`.\n")
+    for _ in range(2):
+        failed = make(tiny)
+        assert failed.returncode != 0 and "no_such_reference" in failed.stdout + failed.stderr
+    intro.write_text("# A tiny book\n\nTwo chapters, mended.\n")
+    assert make(tiny).returncode == 0
+
+
+def test_two_builds_at_once_in_one_checkout_both_publish_a_whole_book(tiny):
+    builds = [make(tiny, pause=3, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outputs = [build.communicate(timeout=300)[0] for build in builds]
+    assert [build.returncode for build in builds] == [0, 0], outputs
+    assert "41" in page(tiny, 1) and "42" in page(tiny, 2)
+
+
+def test_a_parameter_goes_only_to_the_chapters_that_declare_it(tiny):
+    result = make(tiny, target="run", params="-p n_show 5")
+    assert result.returncode == 0, result.stderr
+    assert "unknown parameter" not in (result.stdout + result.stderr).lower()
+    given = [json.loads(executed(tiny, number).read_text())["metadata"]["papermill"]["parameters"] for number in (1, 2)]
+    assert given == [{}, {"n_show": 5}]
+
+
+def test_an_unknown_parameter_is_refused_with_the_valid_names(tiny):
+    result = make(tiny, target="run", params="-p epoch 20")
+    assert result.returncode != 0
+    assert "no chapter has a parameter named epoch; the parameters are: fail, n_show, seed" in result.stderr
+    assert not executed(tiny, 1).exists()
+
+
+def test_a_value_that_makes_no_sense_is_refused_before_any_chapter_runs(tiny):
+    result = make(tiny, target="run", params="-p n_show 0")
+    assert result.returncode != 0
+    assert "parameter n_show must be a whole number of at least 1" in result.stderr
+    assert "Executing chapter" not in result.stdout
+
+
+@pytest.mark.parametrize("variable", ["params", "repository"])
+def test_no_value_of_params_or_repository_reaches_a_shell(tiny, tmp_path, variable):
+    planted = tmp_path / "planted"
+    value = f"x'; touch {planted}; echo '"
+    result = make(tiny, **{variable: value})
+    assert not planted.exists()
+    remembered = tiny.parent / "out" / "_build" / ("params" if variable == "params" else "repository")
+    assert remembered.read_text() == value + "\n"
+    if variable == "params":
+        assert result.returncode != 0 and "PARAMS" in result.stderr
