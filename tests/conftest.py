@@ -27,3 +27,8 @@ def build_book(out: Path, target: str = "book") -> Path:
 @pytest.fixture(scope="session")
 def book(tmp_path_factory) -> Path:
     return build_book(tmp_path_factory.mktemp("book"))
+
+
+def executed(book: Path, chapter: str) -> Path:
+    """The executed notebook of ``chapter`` (its file name without extension) in a built book."""
+    return book / "book" / "chapters" / f"{chapter}.ipynb"

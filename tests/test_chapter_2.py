@@ -1,0 +1,32 @@
+"""Claims of Chapter 2, the reverse experiment, checked on its execution with small parameters."""
+
+import pytest
+from conftest import executed
+
+from nninv_book.notebooks import glued_values
+
+
+@pytest.fixture(scope="module")
+def chapter_2(book):
+    return glued_values(executed(book, "02_reverse_experiment"))
+
+
+def test_chapter_2_inverse_recovers_every_generated_label(chapter_2):
+    assert chapter_2["reverse_recovery_accuracy"] == 1.0
+    assert chapter_2["reverse_recovery_max_abs_error"] < 1e-9
+
+
+def test_chapter_2_pseudo_inverse_of_the_generator_is_a_left_inverse(chapter_2):
+    assert chapter_2["left_inverse_identity_error"] < 1e-10
+    assert chapter_2["forward_projector_trace"] == pytest.approx(10, abs=1e-9)
+    assert chapter_2["gram_rank"] == 10
+
+
+def test_chapter_2_inverse_of_the_generator_classifies_real_digits_well_above_chance(chapter_2):
+    assert chapter_2["reverse_inverse_as_classifier_accuracy"] > 0.4
+    assert chapter_2["forward_test_accuracy"] > chapter_2["reverse_inverse_as_classifier_accuracy"]
+
+
+def test_chapter_2_gram_determinant_is_round_off(chapter_2):
+    assert abs(chapter_2["gram_det_float64"]) < 1e-300
+    assert chapter_2["gram_largest_tiny_eigenvalue"] < 1e-6 * chapter_2["gram_smallest_large_eigenvalue"]
