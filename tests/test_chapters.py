@@ -12,7 +12,7 @@ import yaml
 from bs4 import BeautifulSoup
 from conftest import ROOT, executed
 
-from nninv_book.notebooks import glued_values, stream_outputs
+from nninv_book.notebooks import stream_outputs
 
 
 def toc_chapters() -> list[str]:
