@@ -14,10 +14,11 @@ HEADER = "# Every package of the book's environment, pinned exactly. Regenerate 
 
 def frozen(python: str) -> list[str]:
     listing = subprocess.run(
-        [python, "-m", "pip", "freeze", "--exclude-editable", "--disable-pip-version-check"],
+        [python, "-m", "pip", "freeze", "--all", "--exclude-editable", "--disable-pip-version-check"],
         check=True, capture_output=True, text=True,
     ).stdout
-    return sorted((line for line in listing.splitlines() if "==" in line), key=str.lower)
+    # setuptools too (a dependency of the adversarial-robustness-toolbox), but not pip itself
+    return sorted((line for line in listing.splitlines() if "==" in line and not line.startswith("pip==")), key=str.lower)
 
 
 def main(python: str) -> None:
