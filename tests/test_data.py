@@ -320,3 +320,13 @@ def test_make_data_reports_each_failure_in_one_line(tmp_path, monkeypatch, capsy
     error = capsys.readouterr().err
     assert error.startswith("error: ") and error.count("\n") == 1
     assert re.search(expected, error)
+
+
+def test_training_split_gives_two_disjoint_parts_that_cover_the_set_the_same_way_each_time():
+    fit, reference = data.training_split(100, 30, seed=4)
+    assert len(fit) == 70 and len(reference) == 30
+    assert set(fit).isdisjoint(reference) and set(fit) | set(reference) == set(range(100))
+    again = data.training_split(100, 30, seed=4)
+    assert np.array_equal(fit, again[0]) and np.array_equal(reference, again[1])
+    with pytest.raises(ValueError, match="reference_size must be a whole number between 1 and 99"):
+        data.training_split(100, 100, seed=0)

@@ -329,6 +329,19 @@ def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
+def training_split(n: int, reference_size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of two disjoint parts of ``n`` training images: one to fit on, and the judge's reference.
+
+    A seeded permutation: the last ``reference_size`` indices are the judge's
+    reference set, the rest are for fitting what is learned for inversion
+    (priors, decoders). Each part is returned sorted.
+    """
+    if isinstance(reference_size, bool) or int(reference_size) != reference_size or not 0 < reference_size < n:
+        raise ValueError(f"reference_size must be a whole number between 1 and {n - 1}, got {reference_size!r}")
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[: n - reference_size]), np.sort(order[n - reference_size :])
+
+
 def as_inputs(images: np.ndarray) -> np.ndarray:
     """Flatten ``(n, 28, 28)`` uint8 images to ``(n, 784)`` float32 inputs in [0, 1]."""
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
