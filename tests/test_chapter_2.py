@@ -30,3 +30,15 @@ def test_chapter_2_inverse_of_the_generator_classifies_real_digits_well_above_ch
 def test_chapter_2_gram_determinant_is_round_off(chapter_2):
     assert abs(chapter_2["gram_det_float64"]) < 1e-300
     assert chapter_2["gram_largest_tiny_eigenvalue"] < 1e-6 * chapter_2["gram_smallest_large_eigenvalue"]
+
+
+def test_chapter_2_toy_determinant_is_exactly_zero_yet_numpy_returns_a_tiny_nonzero(chapter_2):
+    assert chapter_2["det_toy_exact"] == 0.0
+    assert chapter_2["det_toy_float64"] != 0.0 and abs(chapter_2["det_toy_float64"]) < 1e-12
+    assert chapter_2["det_toy_rounded_exact"] != 0.0
+    assert chapter_2["toy_relative_smallest_singular_value"] < 1e-12
+
+
+def test_chapter_2_recovery_sentence_agrees_with_the_measured_recovery(chapter_2):
+    expected = "as the question reported" if chapter_2["reverse_recovery_accuracy"] == 1.0 else "where the question"
+    assert chapter_2["reverse_recovery_agreement"].startswith(expected)
