@@ -26,6 +26,10 @@ def test_chapter_3_span_of_W_beats_a_random_subspace_and_loses_to_pca(chapter_3)
     assert chapter_3["random10_energy_fraction"] < chapter_3["row_space_energy_fraction"] < chapter_3["pca10_energy_fraction"]
 
 
-def test_chapter_3_no_real_digit_lies_in_the_span(chapter_3):
-    assert 0 < chapter_3["nearest_digit_rel_distance"] <= chapter_3["farthest_digit_rel_distance"] <= 1
-    assert len(chapter_3["principal_angles_deg"]) == 10
+def test_chapter_3_no_real_digit_lies_in_the_span_or_near_it(chapter_3):
+    assert 0.5 < chapter_3["nearest_digit_rel_distance"] <= chapter_3["farthest_digit_rel_distance"] <= 1
+
+
+def test_chapter_3_span_of_W_favours_what_separates_the_classes_over_what_they_share(chapter_3):
+    assert chapter_3["between_class_energy_in_span"] > chapter_3["average_digit_energy_in_span"]
+    assert 0 <= chapter_3["smallest_principal_angle_deg"] <= chapter_3["largest_principal_angle_deg"] <= 90
