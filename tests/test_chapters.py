@@ -17,7 +17,23 @@ from nninv_book.notebooks import stream_outputs
 
 def toc_chapters() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    return [Path(entry["file"]).name for entry in toc["chapters"] if entry["file"].startswith("chapters/")]
+    entries = [entry["file"] for part in toc["parts"] for entry in part["chapters"]]
+    return [Path(entry).name for entry in entries if entry.startswith("chapters/")]
+
+
+def test_chapters_are_numbered_in_the_order_the_prose_counts_them():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    (numbered,) = [part for part in toc["parts"] if part.get("numbered")]
+    files = [Path(entry["file"]).name for entry in numbered["chapters"]]
+    assert files == sorted(path.stem for path in (ROOT / "chapters").glob("*.md"))
+    assert [int(name[:2]) for name in files] == list(range(1, len(files) + 1))
+
+
+def test_every_chapter_the_prose_mentions_exists():
+    count = len(toc_chapters())
+    for chapter in (ROOT / "chapters").glob("*.md"):
+        mentioned = {int(number) for number in re.findall(r"Chapter (\d+)", chapter.read_text())}
+        assert mentioned <= set(range(1, count + 1)), chapter.name
 
 
 @pytest.mark.parametrize("chapter", toc_chapters())
