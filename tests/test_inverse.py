@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from scipy import linalg
 
-from nninv import DenseInverse, GaussianPrior, NotInvertibleError, logit, row_space_projector
+from nninv import DenseInverse, GaussianPrior, NotInvertibleError, get_activation, logit, row_space_projector
 from nninv.activations import LeakyReLU, softmax_centring
 
 ACTIVATIONS = ["linear", "sigmoid", "tanh", "leaky_relu", "softmax"]
@@ -145,6 +146,110 @@ def test_single_rows_keep_their_shape():
     assert layer.sample(np.stack([y, y]), 5, rng).shape == (2, 5, 7)
 
 
+# A preimage is returned only when it is one: never a silent least-squares fit or a round-off casualty.
+
+
+def offset_prior(n):
+    return GaussianPrior(np.linspace(-1, 1, n), np.eye(n) + np.ones((n, n)) / n)
+
+
+METHODS = {
+    "min_norm": lambda layer, y, rng, **tol: layer.min_norm(y, **tol),
+    "gaussian": lambda layer, y, rng, **tol: layer.gaussian(y, offset_prior(layer.n_in), **tol),
+    "sample": lambda layer, y, rng, **tol: layer.sample(y, 3, rng, prior=offset_prior(layer.n_in), **tol),
+    "box_constrained": lambda layer, y, rng, **tol: layer.box_constrained(y, np.zeros(layer.n_in), -1e6, 1e6, **tol),
+}
+
+
+def preactivation_miss(layer, x, y):
+    """``||x W + b - a^{-1}(y)||`` and ``||a^{-1}(y)||`` per preimage, centred for softmax, computed from scratch."""
+    centre = softmax_centring(layer.n_out) if layer.activation.name == "softmax" else np.eye(layer.n_out)
+    z = layer.preactivation(y)
+    miss = np.linalg.norm((np.asarray(x) @ layer.W + layer.b) @ centre - z[..., np.newaxis, :], axis=-1)
+    return miss, np.linalg.norm(z, axis=-1)[..., np.newaxis]
+
+
+def activation_range_sample(rng, activation, shape):
+    """Outputs in the range of the activation, mostly not outputs of any particular layer."""
+    if activation == "sigmoid":
+        return rng.uniform(0.05, 0.95, shape)
+    if activation == "tanh":
+        return rng.uniform(-0.9, 0.9, shape)
+    if activation == "softmax":
+        return rng.dirichlet(np.ones(shape[1]), shape[0])
+    return rng.standard_normal(shape)
+
+
+@given(layers(), st.sampled_from(sorted(METHODS)), st.booleans())
+def test_every_returned_preimage_reproduces_the_preactivation_or_is_refused(case, method, reachable):
+    layer, x, rng = case
+    y = layer.forward(x) if reachable else activation_range_sample(rng, layer.activation.name, (len(x), layer.n_out))
+    try:
+        preimage = METHODS[method](layer, y, rng)
+    except ValueError as error:
+        assert not reachable and "cannot produce its given output" in str(error)
+        return
+    candidates = preimage if method == "sample" else preimage[:, np.newaxis]
+    miss, size = preactivation_miss(layer, candidates, y)
+    assert np.all(miss <= 1e-6 * size + 1e-12 * (1 + np.linalg.norm(candidates, axis=-1)))
+
+
+@given(layers(), st.sampled_from(sorted(METHODS)))
+def test_every_preimage_method_refuses_an_output_the_layer_cannot_produce(case, method):
+    layer, x, rng = case
+    softmax = layer.activation.name == "softmax"  # softmax ignores the direction 1 (see nninv.activations)
+    unreachable = linalg.null_space(np.vstack([layer.W, np.ones(layer.n_out)]) if softmax else layer.W)
+    assume(unreachable.shape[1] > 0)  # only a layer of rank below its outputs (less one, for softmax) misses some
+    z = np.log(layer.forward(x)) if softmax else layer.preactivation(layer.forward(x))
+    shifted = z + 1e-3 * np.linalg.norm(z, axis=1, keepdims=True) * unreachable[:, 0]
+    y = layer.activation.forward(shifted)
+    with pytest.raises(ValueError, match=r"layer 'layer' .* cannot produce .*> range_tol=1e-06.*range_tol=None"):
+        METHODS[method](layer, y, rng)
+    accepted = METHODS[method](layer, y, rng, range_tol=None)  # the least-squares preimage, when asked for
+    assert np.all(np.isfinite(accepted))
+    assert np.all(layer.range_residual(y) > 1e-4)
+
+
+def test_min_norm_refuses_an_output_the_layer_cannot_produce():
+    rng = np.random.default_rng(8)
+    expand = DenseInverse(random_weights(rng, 3, 8, 3), rng.standard_normal(8), "linear", name="expand")
+    y = rng.standard_normal(8)
+    with pytest.raises(ValueError, match=r"layer 'expand' \(3 -> 8, rank 3\) cannot produce its given output"):
+        expand.min_norm(y)
+    least_squares = expand.min_norm(y, range_tol=None)
+    assert np.allclose(least_squares, (y - expand.b) @ np.linalg.pinv(expand.W))
+
+
+def test_ill_conditioned_weights_refuse_a_preimage_that_round_off_has_destroyed():
+    rng = np.random.default_rng(9)
+    left, right = (np.linalg.qr(rng.standard_normal((10, 10)))[0] for _ in range(2))
+    layer = DenseInverse((left * np.logspace(0, -14, 10)) @ right.T, np.zeros(10), "linear", name="ill")
+    y = layer.forward(rng.standard_normal((5, 10)))
+    with pytest.raises(ValueError, match=r"layer 'ill' .* loses its preimage to round-off.*condition number 1e\+14"):
+        layer.min_norm(y)
+    accepted = layer.min_norm(y, range_tol=None)
+    assert np.max(layer.verify(accepted, y, range_tol=None)) > 1e-6  # the loss is measured, not hidden
+
+
+@pytest.mark.parametrize("entry", [1e308, 1e-310])
+def test_weights_float64_cannot_factorise_are_refused_at_construction(entry):
+    with pytest.raises(ValueError, match=r"layer 'huge' weights W cannot be factorised in float64.*rescale W"):
+        DenseInverse(np.full((4, 4), entry), np.zeros(4), "linear", name="huge")
+
+
+def test_zero_weights_have_rank_zero_and_preimages_only_for_the_bias_output():
+    rng = np.random.default_rng(10)
+    layer = DenseInverse(np.zeros((4, 3)), np.array([0.1, -0.2, 0.3]), "sigmoid", name="zero")
+    y = layer.forward(rng.standard_normal((2, 4)))  # every input gives sigmoid(b)
+    assert layer.rank == 0
+    assert np.array_equal(layer.min_norm(y), np.zeros((2, 4)))
+    assert np.array_equal(layer.gaussian(y, GaussianPrior(np.ones(4), np.eye(4))), np.ones((2, 4)))
+    assert np.array_equal(layer.box_constrained(y, np.full(4, 2.0)), np.ones((2, 4)))
+    assert np.allclose(layer.forward(layer.sample(y, 3, rng).reshape(6, 4)), np.repeat(y, 3, axis=0))
+    with pytest.raises(ValueError, match="layer 'zero' .* cannot produce its given output"):
+        layer.min_norm([0.5, 0.5, 0.5])
+
+
 # Bad input gets a clear error that says what is wrong.
 
 
@@ -217,6 +322,49 @@ def test_sampling_needs_a_generator_and_a_positive_count():
         layer.sample([0.5, 0.5, 0.5], 3, rng=42)
     with pytest.raises(ValueError, match="positive whole number"):
         layer.sample([0.5, 0.5, 0.5], 0, rng=np.random.default_rng())
+
+
+def test_gaussian_without_a_prior_names_the_argument_and_the_alternative():
+    with pytest.raises(TypeError, match=r"prior must be a GaussianPrior .* got NoneType; .* call min_norm"):
+        sigmoid_layer().gaussian([0.5, 0.5, 0.5], None)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"n": None}, r"n \(the number of samples\) must be a positive whole number, got None"),
+        ({"n": 2.5}, r"n \(the number of samples\) must be a positive whole number, got 2.5"),
+        ({"n": 3, "scale": np.nan}, r"scale must be a finite number >= 0, got nan"),
+        ({"n": 3, "scale": -1.0}, r"scale must be a finite number >= 0, got -1.0"),
+        ({"n": 3, "prior": "flat"}, r"prior must be a GaussianPrior"),
+    ],
+)
+def test_sampling_refuses_a_count_or_scale_that_is_not_one_by_name(arguments, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        sigmoid_layer().sample([0.5, 0.5, 0.5], rng=np.random.default_rng(), **arguments)
+
+
+def test_activation_given_as_a_list_is_refused_by_type():
+    with pytest.raises(TypeError, match=r"activation must be a name \(linear, sigmoid.*got list \['sigmoid'\]"):
+        get_activation(["sigmoid"])
+    with pytest.raises(TypeError, match="activation must be a name"):
+        DenseInverse(np.ones((3, 2)), np.zeros(2), ["sigmoid"])
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ({"max_iter": 0}, r"max_iter must be a positive whole number, got 0"),
+        ({"max_iter": None}, r"max_iter must be a positive whole number, got None"),
+        ({"tol": 0.0}, r"tol must be a finite number > 0, got 0.0"),
+        ({"tol": -1e-9}, r"tol must be a finite number > 0"),
+        ({"range_tol": -1.0}, r"range_tol must be a finite number >= 0"),
+    ],
+)
+def test_box_constrained_refuses_settings_that_cannot_find_a_preimage_by_name(arguments, message):
+    layer = DenseInverse(np.ones((4, 1)), np.zeros(1), "linear")
+    with pytest.raises(ValueError, match=message):
+        layer.box_constrained([1.0], np.full(4, 0.5), **arguments)
 
 
 @pytest.mark.parametrize("activation", ["relu", "relu6", "elu"])

@@ -5,7 +5,7 @@ import nninv_book  # noqa: F401  (quiet TensorFlow first)
 import keras
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nninv import DenseInverse, GaussianPrior, NotInvertibleError, invert_sequential, layer_inverses, network_forward
@@ -25,6 +25,7 @@ def square_stack(rng, width, activations):
     ]
 
 
+@settings(deadline=None)
 @given(
     st.integers(0, 2**32 - 1),
     st.integers(2, 16),
@@ -84,6 +85,40 @@ def test_domain_errors_name_the_layer_that_failed():
         invert_sequential(layers, [0.1, 1.0, 0.3])
 
 
+def test_network_preimage_is_verified_as_a_whole_not_only_layer_by_layer():
+    rng = np.random.default_rng(6)
+    layers, shrunk = [], None
+    for name in ("first", "second"):  # each layer alone loses ~1e-10 to round-off, within range_tol
+        left, right = (np.linalg.qr(rng.standard_normal((6, 6)))[0] for _ in range(2))
+        layers.append(DenseInverse((left * np.logspace(0, -6, 6)) @ right.T, np.zeros(6), "linear", name=name))
+        shrunk = right[:, -1]
+    with pytest.raises(ValueError, match="each layer's preimage is exact but the network's is not.*layer 'second'"):
+        invert_sequential(layers, shrunk)  # the output the last layer shrinks most amplifies the first's round-off
+    assert invert_sequential(layers, shrunk, range_tol=None).output_max_abs_error > 1e-6
+
+
+@pytest.mark.parametrize(
+    "model, error, message",
+    [
+        ({"dense": None}, TypeError, "model must be a keras.Sequential, a functional keras.Model or .* got dict"),
+        ([1, "two"], TypeError, "a list model must hold one or more DenseInverse layers, got int, str"),
+        ([], TypeError, "a list model must hold one or more DenseInverse layers, got an empty list"),
+    ],
+)
+def test_models_that_are_neither_keras_nor_layer_lists_are_refused_by_name(model, error, message):
+    with pytest.raises(error, match=message):
+        invert_sequential(model, [0.1, 0.2, 0.3])
+
+
+def test_layer_lists_must_chain_and_name_each_layer_once():
+    rng = np.random.default_rng(7)
+    with pytest.raises(ValueError, match=r"layer names must differ .* \['layer', 'layer'\]"):
+        invert_sequential([DenseInverse(np.eye(3), np.zeros(3), "tanh")] * 2, [0.1, 0.2, 0.3])
+    mismatched = [DenseInverse(rng.standard_normal((4, 5)), np.zeros(5), name="a"), *square_stack(rng, 3, ["tanh"])]
+    with pytest.raises(ValueError, match="layer 'a' gives 5 outputs but the next, 'dense_0', takes 3"):
+        invert_sequential(mismatched, [0.1, 0.2, 0.3])
+
+
 # Keras models
 
 
@@ -141,3 +176,88 @@ def test_a_second_activation_after_a_nonlinear_dense_is_rejected():
 
 def test_leaky_relu_inverse_divides_negative_outputs_by_the_slope():
     assert LeakyReLU(0.05).inverse(np.array([-1.0]))[0] == pytest.approx(-20.0)
+
+
+# What a Keras model computes is read only where it is certain, and checked by running the model.
+
+
+def functional_chain(*layers, inputs=4):
+    keras.utils.set_random_seed(0)
+    tensor = start = keras.Input((inputs,))
+    for layer in layers:
+        tensor = layer(tensor)
+    return keras.Model(start, tensor)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    st.integers(0, 2**16),
+    st.integers(2, 8),
+    st.lists(st.sampled_from(["sigmoid", "tanh", "leaky_relu", "linear"]), min_size=1, max_size=3),
+)
+def test_functional_chain_is_inverted_and_its_error_measured_on_the_model_itself(seed, width, activations):
+    model = functional_chain(*(keras.layers.Dense(width, activation=a) for a in activations), inputs=width)
+    x = np.random.default_rng(seed).uniform(-0.5, 0.5, (3, width))
+    y = network_forward(layer_inverses(model), x)
+    preimage = invert_sequential(model, y)
+    own_error = np.max(np.abs(keras.ops.convert_to_numpy(model(preimage.x)) - y))
+    assert preimage.model_output_max_abs_error == pytest.approx(own_error)
+    assert preimage.model_output_max_abs_error < 1e-5
+    assert preimage.output_max_abs_error < 1e-12
+
+
+def test_model_that_applies_one_layer_twice_is_refused():
+    dense = keras.layers.Dense(4, activation="tanh", name="dense")
+    model = functional_chain(dense, dense)
+    y = keras.ops.convert_to_numpy(model(np.full((1, 4), 0.1)))
+    with pytest.raises(NotInvertibleError, match="layer 'dense' is applied 2 times"):
+        invert_sequential(model, y)
+    twice = keras_model(dense, dense, inputs=4)
+    with pytest.raises(NotInvertibleError, match="layer 'dense' is applied 2 times"):
+        layer_inverses(twice)
+
+
+class Reordered(keras.Model):
+    """Declares its layers in one order and applies them in the other."""
+
+    def __init__(self):
+        super().__init__(name="reordered")
+        self.last = keras.layers.Dense(4, activation="tanh", name="last")
+        self.first = keras.layers.Dense(4, activation="sigmoid", name="first")
+
+    def call(self, x):
+        return self.last(self.first(x))
+
+
+def test_subclassed_model_is_refused_because_its_call_cannot_be_read():
+    model = Reordered()
+    y = keras.ops.convert_to_numpy(model(np.full((1, 4), 0.1)))
+    with pytest.raises(NotInvertibleError, match="subclassed models cannot be read with certainty; rebuild it as"):
+        invert_sequential(model, y)
+
+
+def test_branching_functional_model_is_refused():
+    keras.utils.set_random_seed(0)
+    start = keras.Input((4,))
+    model = keras.Model(start, keras.layers.Add(name="join")([keras.layers.Dense(4)(start), start]))
+    with pytest.raises(NotInvertibleError, match="layer 'join' takes 2 tensors"):
+        invert_sequential(model, np.full(4, 0.1))
+
+
+class Amplified(keras.layers.Dense):
+    """A Dense layer whose call does more than its weights say."""
+
+    def call(self, inputs):
+        return 1.5 * super().call(inputs)
+
+
+def test_model_that_computes_other_than_its_layers_say_is_refused_after_running_it():
+    model = keras_model(Amplified(4, activation="tanh", name="amplified"), inputs=4)
+    y = network_forward(layer_inverses(model), np.full((2, 4), 0.2))
+    with pytest.raises(NotInvertibleError, match="computes something else than the layers read from it"):
+        invert_sequential(model, y)
+
+
+def test_unbuilt_model_is_refused_with_how_to_build_it():
+    with pytest.raises(ValueError, match=r"is not built, so it has no weights yet: give it keras.Input\(shape\)"):
+        invert_sequential(keras.Sequential([keras.layers.Dense(3)]), np.full(3, 0.1))

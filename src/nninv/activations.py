@@ -207,6 +207,11 @@ def get_activation(spec: str | Activation) -> Activation:
     """
     if isinstance(spec, Activation):
         return spec
+    if not isinstance(spec, str):
+        raise TypeError(
+            f"activation must be a name ({', '.join(_BY_NAME)}) or an nninv.activations.Activation, "
+            f"got {type(spec).__name__} {spec!r}"
+        )
     if spec in ("relu", "relu6"):
         raise NotInvertibleError(
             f"activation '{spec}' is not injective: it sends every negative pre-activation "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 
@@ -46,3 +48,20 @@ def as_rows(value, width: int, name: str) -> tuple[np.ndarray, bool]:
             f"{name} must have shape (n, {width}) or ({width},), got {array.shape}"
         )
     return rows, single
+
+
+def as_count(value, name: str) -> int:
+    """A whole number >= 1, such as a number of samples or of iterations."""
+    whole = isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer()
+    if not whole or value < 1:
+        raise ValueError(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+def as_tolerance(value, name: str, *, zero_allowed: bool) -> float:
+    """A finite real number > 0, or >= 0 when ``zero_allowed``."""
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
+    if not number or value < 0 or (value == 0 and not zero_allowed):
+        bound = ">= 0" if zero_allowed else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)

@@ -15,6 +15,16 @@ decomposition ``W = U S V^T`` and numerical rank ``r``,
 The numerical rank counts singular values above
 ``max(n_in, n_out) * eps * s_max`` (the rule of ``numpy.linalg.matrix_rank``);
 directions below it are treated as exact zeros and show up in ``rank``.
+
+Exactness is measured, not assumed. Every preimage method evaluates, row by
+row, on the ``x`` it is about to return, the residual ``||x W + b - z||`` of the
+pre-activation ``z = a^{-1}(y)`` (centred for softmax) and raises a
+``ValueError`` unless ``||x W + b - z|| <= range_tol ||z|| + n_in eps ||x|| ||W||_F``;
+the last term is the round-off of evaluating ``x W`` itself (Higham 2002,
+eq. 3.5). An output the layer cannot produce (``t`` outside the row space) and
+precision lost to an ill-conditioned ``W`` are refused alike, and the message
+says which. ``range_tol=None`` skips the check and returns the least-squares
+preimage as computed.
 """
 
 from __future__ import annotations
@@ -25,20 +35,40 @@ import numpy as np
 from scipy import linalg
 
 from nninv.activations import Activation, Softmax, get_activation, softmax_centring
-from nninv.checks import as_matrix, as_rows, as_vector
+from nninv.checks import as_count, as_matrix, as_rows, as_tolerance, as_vector
 from nninv.prior import GaussianPrior
 
+RANGE_TOL = 1e-6
+"""The default relative residual a preimage may have (see the module's last paragraph)."""
 
-def _rank_tolerance(W: np.ndarray, singular_values: np.ndarray) -> float:
-    largest = singular_values[0] if singular_values.size else 0.0
-    return max(W.shape) * np.finfo(np.float64).eps * largest
+_EPS = np.finfo(np.float64).eps
+
+
+def _svd(W: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The thin SVD ``W = U diag(s) V^T`` and the numerical rank, refusing what float64 cannot factorise."""
+    with np.errstate(all="ignore"):
+        try:
+            U, s, Vt = np.linalg.svd(W, full_matrices=False)
+        except np.linalg.LinAlgError as error:
+            raise ValueError(
+                f"{what} cannot be factorised in float64 (the SVD failed: {error}); "
+                "rescale W so that its entries are of moderate size"
+            ) from None
+        rank = int(np.sum(s > max(W.shape) * _EPS * s[0]))
+        finite = all(np.isfinite(part).all() for part in (W, U, s, Vt, 1.0 / s[:rank]))
+    if not finite:
+        raise ValueError(
+            f"{what} cannot be factorised in float64: its singular values (largest {s[0]:.3g}) or "
+            f"their reciprocals overflow (largest |entry| {np.abs(W).max():.3g}); rescale W so that "
+            "its entries are of moderate size"
+        )
+    return U, s, Vt, rank
 
 
 def row_space_basis(W) -> np.ndarray:
     """An orthonormal basis ``U_r`` (``n_in x r``) of the span of ``W``'s columns."""
-    W = as_matrix(W, "W")
-    U, s, _ = np.linalg.svd(W, full_matrices=False)
-    return U[:, : int(np.sum(s > _rank_tolerance(W, s)))]
+    U, _, _, rank = _svd(as_matrix(W, "W"), "W")
+    return U[:, :rank]
 
 
 def row_space_projector(W) -> np.ndarray:
@@ -58,7 +88,8 @@ class DenseInverse:
     ``"leaky_relu"``, ``"softmax"``) or an :class:`nninv.activations.Activation`;
     ``name`` labels the layer in error messages. For softmax the layer is solved
     through its centred form ``x (W C) + b C = a^{-1}(y)`` (see
-    :mod:`nninv.activations`), which describes every preimage exactly.
+    :mod:`nninv.activations`), which describes every preimage exactly. Weights
+    whose SVD overflows float64 are refused here.
     """
 
     def __init__(self, W, b, activation: str | Activation = "sigmoid", *, name: str = "layer"):
@@ -69,16 +100,18 @@ class DenseInverse:
         self.name = name
         if isinstance(self.activation, Softmax):
             centring = softmax_centring(self.n_out)
-            self._W_solve, self._b_solve = self.W @ centring, self.b @ centring
+            with np.errstate(all="ignore"):  # an overflow is refused by _svd
+                self._W_solve, self._b_solve = self.W @ centring, self.b @ centring
         else:
             self._W_solve, self._b_solve = self.W, self.b
-        U, s, Vt = np.linalg.svd(self._W_solve, full_matrices=False)
+        U, s, Vt, self.rank = _svd(self._W_solve, f"layer '{name}' weights W")
         self.singular_values = s
-        self.rank = int(np.sum(s > _rank_tolerance(self._W_solve, s)))
         self._U = U[:, : self.rank]
         self._V = Vt[: self.rank].T
         self._V_scaled = self._V / s[: self.rank]
         self._pinv = self._V_scaled @ self._U.T
+        frobenius = s[0] * np.linalg.norm(s / s[0]) if s[0] > 0 else 0.0  # scaled: ||W||_F cannot overflow
+        self._round_off = self.n_in * _EPS * frobenius
         self._gain_for: tuple[GaussianPrior, np.ndarray] | None = None
 
     def __repr__(self) -> str:
@@ -120,40 +153,114 @@ class DenseInverse:
         z, single = self._preactivation_rows(y)
         return z[0] if single else z
 
-    def _target(self, y) -> tuple[np.ndarray, bool]:
-        """``t = a^{-1}(y) - b`` as rows (centred for softmax), and whether ``y`` was one row."""
+    def _target(self, y) -> tuple[np.ndarray, np.ndarray, bool]:
+        """``t = z - b`` and ``||z||`` per row, ``z = a^{-1}(y)`` centred for softmax; whether ``y`` was one row."""
         z, single = self._preactivation_rows(y)
-        return z - self._b_solve, single
+        return z - self._b_solve, np.linalg.norm(z, axis=1), single
 
-    def _coordinates(self, y) -> tuple[np.ndarray, bool]:
-        """``c = t V_r S_r^{-1}``: every preimage of ``y`` satisfies ``x U_r = c``."""
-        t, single = self._target(y)
-        return t @ self._V_scaled, single
+    @staticmethod
+    def _relative(miss: np.ndarray, size: np.ndarray) -> np.ndarray:
+        """``miss / size`` with ``0 / 0 = 0`` and ``miss / 0 = inf``."""
+        return np.divide(miss, size, out=np.where(miss > 0, np.inf, 0.0), where=size > 0)
 
     def range_residual(self, y) -> np.ndarray:
-        """Per row, ``||t - t V_r V_r^T|| / ||t||``: 0 when ``y`` is an output of the layer.
+        """Per row, ``||t - t V_r V_r^T|| / ||z||``: 0 when ``y`` is an output of the layer.
 
-        A positive value means no input reproduces ``y`` exactly; ``min_norm``
-        then returns the least-squares preimage.
+        The distance from ``z = a^{-1}(y)`` to the pre-activations the layer can
+        produce, relative to ``||z||``; no preimage has a smaller relative residual.
         """
-        t, single = self._target(y)
-        miss = np.linalg.norm(t - (t @ self._V) @ self._V.T, axis=1)
-        size = np.linalg.norm(t, axis=1)
-        residual = np.divide(miss, size, out=np.zeros_like(miss), where=size > 0)
+        t, size, single = self._target(y)
+        residual = self._relative(np.linalg.norm(t - (t @ self._V) @ self._V.T, axis=1), size)
         return residual[0] if single else residual
 
-    def min_norm(self, y) -> np.ndarray:
-        """The least-norm preimage ``(a^{-1}(y) - b) W^+``: the question's recipe, batched."""
-        t, single = self._target(y)
-        x = t @ self._pinv
+    def verify(self, x, y, range_tol: float | None = RANGE_TOL) -> np.ndarray:
+        """The relative residual ``||x W + b - z|| / ||z||`` of ``x`` as a preimage of ``y``, per row.
+
+        Raises a ``ValueError`` for any row where ``||x W + b - z||`` exceeds
+        ``range_tol ||z|| + n_in eps ||x|| ||W||_F``, the contract every
+        preimage method keeps; ``range_tol=None`` only measures.
+        """
+        t, size, single = self._target(y)
+        rows = as_rows(x, self.n_in, f"preimage of {self.name}")[0]
+        if len(rows) != len(t):
+            raise ValueError(f"x must have one row per row of y ({len(t)} rows), got {len(rows)} rows")
+        residual, refused = self._measure(rows, t, size, range_tol)
+        if refused.any():
+            worst = int(np.argmax(np.where(refused, residual, -1.0)))
+            raise ValueError(
+                f"x is not a preimage of y under layer '{self.name}': relative residual "
+                f"||x W + b - a^-1(y)|| / ||a^-1(y)|| = {residual[worst]:.3g} > range_tol={range_tol} (row {worst})"
+            )
+        return residual[0] if single else residual
+
+    def _measure(self, x, t, size, range_tol: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Relative residuals of ``x`` (``(m, n_in)``, or ``(m, k, n_in)``: ``k`` rows per ``t``) and where they fail."""
+        expand = (slice(None), np.newaxis) if x.ndim == 3 else (slice(None),)
+        miss = np.linalg.norm(x @ self._W_solve - t[expand], axis=-1)
+        residual = self._relative(miss, size[expand])
+        if range_tol is None:
+            return residual, np.zeros(residual.shape, dtype=bool)
+        range_tol = as_tolerance(range_tol, "range_tol", zero_allowed=True)
+        allowed = range_tol * size[expand] + self._round_off * np.linalg.norm(x, axis=-1)
+        return residual, ~(np.isfinite(miss) & (miss <= allowed))
+
+    def _checked(self, x: np.ndarray, t, size, single: bool, range_tol: float | None) -> np.ndarray:
+        """``x`` (its first row when ``single``) once it keeps the contract; otherwise the error that says why."""
+        residual, refused = self._measure(x, t, size, range_tol)
+        if refused.any():
+            raise self._refusal(t, size, residual, refused, range_tol)
         return x[0] if single else x
 
+    def _refusal(self, t, size, residual, refused, range_tol: float) -> ValueError:
+        """The error for a preimage that misses: ``y`` is out of range, or round-off ate the preimage."""
+        worst = np.unravel_index(np.argmax(np.where(refused, residual, -1.0)), residual.shape)
+        row = t[worst[0]]
+        out_of_range = self._relative(np.linalg.norm(row - (row @ self._V) @ self._V.T), size[worst[0]])
+        head = f"layer '{self.name}' ({self.n_in} -> {self.n_out}, rank {self.rank})"
+        if out_of_range > range_tol:
+            cause = (
+                f"{head} cannot produce its given output: a^-1(y) lies at relative distance "
+                f"{out_of_range:.3g} from the pre-activations the layer can produce"
+            )
+            advice = (
+                "y is not an output of this layer (or was rounded, as float32 outputs of a saturated "
+                "sigmoid or tanh are); pass range_tol=None to accept the least-squares preimage"
+            )
+        else:
+            s = self.singular_values
+            cause = (
+                f"{head} loses its preimage to round-off: y is in range (relative distance "
+                f"{out_of_range:.2g}) but W has condition number {s[0] / s[max(self.rank, 1) - 1]:.3g} "
+                "on its row space"
+            )
+            advice = "Pass range_tol=None to accept this preimage as it is, or rescale or regularise W"
+        return ValueError(
+            f"{cause}; the preimage misses by relative residual ||x W + b - a^-1(y)|| / ||a^-1(y)|| = "
+            f"{residual[worst]:.3g} > range_tol={range_tol} (row {worst[0]}). {advice}."
+        )
+
+    def min_norm(self, y, *, range_tol: float | None = RANGE_TOL) -> np.ndarray:
+        """The least-norm preimage ``(a^{-1}(y) - b) W^+``: the question's recipe, batched and verified.
+
+        Refused, per the module's contract, when it does not reproduce
+        ``a^{-1}(y)`` to ``range_tol``; with ``range_tol=None`` it is the
+        least-squares preimage of any ``y`` in the activation's range.
+        """
+        t, size, single = self._target(y)
+        x = t @ self._pinv
+        return self._checked(x, t, size, single, range_tol)
+
     def _gain(self, prior: GaussianPrior) -> np.ndarray:
-        """``[K; m - m U_r K]`` (``(r + 1) x n_in``), cached for the last prior used.
+        """``[K; m - m U_r K]`` (``(r + 1) x n_in``), cached for the last prior used (priors are immutable).
 
         ``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma``; the extra row folds the prior
         mean in, so that a preimage is one matrix product ``[c, 1] @ gain``.
         """
+        if not isinstance(prior, GaussianPrior):
+            raise TypeError(
+                "prior must be a GaussianPrior (GaussianPrior.fit(x) or GaussianPrior(mean, cov)), "
+                f"got {type(prior).__name__}; for the least-norm preimage call min_norm(y)"
+            )
         if self._gain_for is None or self._gain_for[0] is not prior:
             prior.check_dim(self.n_in)
             sigma_u = prior.cov @ self._U
@@ -162,8 +269,8 @@ class DenseInverse:
             self._gain_for = (prior, np.vstack([gain, offset]))
         return self._gain_for[1]
 
-    def gaussian(self, y, prior: GaussianPrior) -> np.ndarray:
-        """The preimage most probable under ``x ~ N(m, Sigma)``: still exact.
+    def gaussian(self, y, prior: GaussianPrior, *, range_tol: float | None = RANGE_TOL) -> np.ndarray:
+        """The preimage most probable under ``x ~ N(m, Sigma)``: exact, and verified like ``min_norm``.
 
         Conditioning the Gaussian on the linear constraint ``x U_r = c`` gives
         ``x = m + (c - m U_r) K`` with ``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma``;
@@ -173,12 +280,20 @@ class DenseInverse:
         well, ``min_norm``.
         """
         gain = self._gain(prior)
-        c, single = self._coordinates(y)
-        x = np.hstack([c, np.ones((c.shape[0], 1))]) @ gain
-        return x[0] if single else x
+        t, size, single = self._target(y)
+        x = np.hstack([t @ self._V_scaled, np.ones((len(t), 1))]) @ gain
+        return self._checked(x, t, size, single, range_tol)
 
     def box_constrained(
-        self, y, reference, lower: float = 0.0, upper: float = 1.0, *, tol: float = 1e-13, max_iter: int = 100
+        self,
+        y,
+        reference,
+        lower: float = 0.0,
+        upper: float = 1.0,
+        *,
+        tol: float = 1e-13,
+        max_iter: int = 100,
+        range_tol: float | None = RANGE_TOL,
     ) -> np.ndarray:
         """The exact preimage inside the box ``lower <= x <= upper`` closest to ``reference``.
 
@@ -187,14 +302,18 @@ class DenseInverse:
         minimiser of the Lagrangian is ``x(lam) = clip(x0 + lam U_r^T)``, and the
         dual is concave with gradient ``c - x(lam) U_r``. A semismooth Newton
         method with an Armijo line search on the dual drives that gradient to
-        zero (``max |x U_r - c| <= tol (1 + max |c|)``), so the result lies in
-        the box exactly and reproduces ``y`` to round-off. Raises a
-        ``ValueError`` when no such point is found, which happens when no input
-        inside the box produces ``y``.
+        zero (``max |x U_r - c| <= tol (1 + max |c|)``, ``tol > 0``, in at most
+        ``max_iter >= 1`` steps), so the result lies in the box exactly; it is
+        then verified like ``min_norm``. Raises a ``ValueError`` when no such
+        point is found in ``max_iter`` steps, which happens when no input inside
+        the box produces ``y``.
         """
+        tol = as_tolerance(tol, "tol", zero_allowed=False)
+        max_iter = as_count(max_iter, "max_iter")
         if not lower < upper:
             raise ValueError(f"the box needs lower < upper, got [{lower}, {upper}]")
-        c, single = self._coordinates(y)
+        t, size, single = self._target(y)
+        c = t @ self._V_scaled
         x0 = as_rows(reference, self.n_in, "reference")[0]
         if len(x0) not in (1, len(c)):
             raise ValueError(f"reference must be one input or one per output ({len(c)} rows), got {len(x0)} rows")
@@ -202,7 +321,7 @@ class DenseInverse:
         x = np.empty((c.shape[0], self.n_in))
         for rows in np.array_split(np.arange(c.shape[0]), max(1, c.shape[0] // 1024)):
             x[rows] = self._box_newton(c[rows], x0[rows], lower, upper, tol, max_iter)
-        return x[0] if single else x
+        return self._checked(x, t, size, single, range_tol)
 
     def _box_newton(self, c, x0, lower, upper, tol, max_iter) -> np.ndarray:
         """Semismooth Newton on the dual of the box-constrained projection (see ``box_constrained``)."""
@@ -220,7 +339,7 @@ class DenseInverse:
         residual = c - x @ U
         threshold = tol * (1.0 + np.abs(c).max(initial=0.0))
         for _ in range(max_iter):
-            active = np.abs(residual).max(axis=1) > threshold
+            active = np.abs(residual).max(axis=1, initial=0.0) > threshold
             if not active.any():
                 return x
             a_lam, a_x0, a_c, a_res = lam[active], x0[active], c[active], residual[active]
@@ -256,27 +375,28 @@ class DenseInverse:
         rng: np.random.Generator,
         scale: float = 1.0,
         prior: GaussianPrior | None = None,
+        *,
+        range_tol: float | None = RANGE_TOL,
     ) -> np.ndarray:
         """``n`` random exact preimages of each output: shape ``(n, n_in)``, or ``(m, n, n_in)`` for a batch.
 
         Without a prior: ``min_norm(y) + scale * g (I - U_r U_r^T)`` with ``g``
         standard normal, a standard normal on the null space scaled by
-        ``scale``. With a prior: draws ``x0 ~ N(m, scale^2 Sigma)`` and moves
+        ``scale >= 0``. With a prior: draws ``x0 ~ N(m, scale^2 Sigma)`` and moves
         each onto the preimage set, ``x0 + (c - x0 U_r) K``; for ``scale = 1``
         these are exact samples of the prior conditioned on ``f(x) = y``
-        (Matheron's rule).
+        (Matheron's rule). Every sample is verified like ``min_norm``.
         """
         if not isinstance(rng, np.random.Generator):
             raise TypeError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
-        if int(n) != n or n < 1:
-            raise ValueError(f"n must be a positive whole number of samples, got {n!r}")
-        c, single = self._coordinates(y)
-        m = c.shape[0]
-        if prior is None:
-            g = rng.standard_normal((m, int(n), self.n_in))
+        n, scale = as_count(n, "n (the number of samples)"), as_tolerance(scale, "scale", zero_allowed=True)
+        gain = None if prior is None else self._gain(prior)[:-1]
+        t, size, single = self._target(y)
+        c = t @ self._V_scaled
+        if gain is None:
+            g = rng.standard_normal((len(c), n, self.n_in))
             x = (c @ self._U.T)[:, np.newaxis, :] + scale * (g - (g @ self._U) @ self._U.T)
         else:
-            gain = self._gain(prior)[:-1]
-            x0 = prior.sample(m * int(n), rng, scale).reshape(m, int(n), self.n_in)
+            x0 = prior.sample(len(c) * n, rng, scale).reshape(len(c), n, self.n_in)
             x = x0 + (c[:, np.newaxis, :] - x0 @ self._U) @ gain
-        return x[0] if single else x
+        return self._checked(x, t, size, single, range_tol)

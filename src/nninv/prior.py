@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from nninv.checks import as_float_array, as_matrix
+from nninv.checks import as_count, as_float_array, as_matrix, as_tolerance
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only copy: what a prior holds cannot change under the caches built from it."""
+    array = array.copy()
+    array.flags.writeable = False
+    return array
 
 
 class GaussianPrior:
     """A Gaussian ``x ~ N(mean, cov)`` over row vectors, with ``cov`` positive definite.
 
     The Cholesky factor ``L`` (``cov = L L^T``) is computed once; a covariance
-    that has none is refused.
+    that has none is refused. A prior is immutable: it keeps read-only copies of
+    ``mean``, ``cov`` and ``L``, so the layers that cache their gain for it never
+    go stale; for another prior, make a new one.
     """
+
+    __slots__ = ("_mean", "_cov", "_cholesky", "_shrinkage")
 
     def __init__(self, mean, cov, *, shrinkage: float | None = None):
         mean = as_float_array(mean, "prior mean").ravel()
@@ -32,10 +43,26 @@ class GaussianPrior:
                 "eigenvalue, as a sample covariance does when some inputs never vary); "
                 "fit it with GaussianPrior.fit(x, shrinkage=...) or add a multiple of the identity"
             ) from None
-        self.mean = mean
-        self.cov = cov
-        self.cholesky = cholesky
-        self.shrinkage = shrinkage
+        self._mean, self._cov, self._cholesky = _frozen(mean), _frozen(cov), _frozen(cholesky)
+        self._shrinkage = shrinkage
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self._mean
+
+    @property
+    def cov(self) -> np.ndarray:
+        return self._cov
+
+    @property
+    def cholesky(self) -> np.ndarray:
+        """``L``, lower triangular with ``cov = L L^T``."""
+        return self._cholesky
+
+    @property
+    def shrinkage(self) -> float | None:
+        """The shrinkage ``a`` that ``fit`` applied, or what the constructor was given."""
+        return self._shrinkage
 
     @property
     def dim(self) -> int:
@@ -53,9 +80,13 @@ class GaussianPrior:
         makes the covariance positive definite even where pixels never vary.
         """
         x = as_float_array(x, "prior training data")
-        x = x.reshape(x.shape[0], -1) if x.ndim > 1 else x
-        if x.ndim != 2 or x.shape[0] < 2:
-            raise ValueError(f"fitting a prior needs at least two rows of inputs, got shape {x.shape}")
+        if x.ndim < 2 or x.shape[0] < 2 or x[0].size == 0:
+            raise ValueError(
+                f"fitting a prior needs prior training data of shape (n, d) (or (n, ...)) with at least "
+                f"two rows and one column, got shape {x.shape}; with fewer samples build "
+                "GaussianPrior(mean, cov) yourself"
+            )
+        x = x.reshape(x.shape[0], -1)
         n, d = x.shape
         mean = x.mean(axis=0)
         centred = x - mean
@@ -78,6 +109,7 @@ class GaussianPrior:
 
     def sample(self, n: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
         """``n`` draws ``mean + scale * g L^T`` with ``g`` standard normal, shape ``(n, d)``."""
+        n, scale = as_count(n, "n"), as_tolerance(scale, "scale", zero_allowed=True)
         return self.mean + scale * rng.standard_normal((n, self.dim)) @ self.cholesky.T
 
     def check_dim(self, dim: int) -> None:

@@ -7,6 +7,14 @@ layer (``n_out < n_in``) has a whole affine family and a method picks one. An
 expanding layer (``n_out > n_in``) reaches only an ``n_in``-dimensional part of
 its output space: it is solved by least squares, and a ``y`` that the network
 cannot produce is refused unless the caller accepts the residual.
+
+A Keras model is read only where its computation is certain: a
+``keras.Sequential`` applies its layers in order, and a functional model is
+accepted when it is one chain (one input, one output, every operation applied
+once to the previous one's output). Subclassed models, shared layers and
+branches are refused. The reading is then checked on the preimage itself: the
+model, run in its own precision, must agree with the float64 layer stack within
+a bound on its round-off (:func:`rounding_bound`).
 """
 
 from __future__ import annotations
@@ -15,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nninv.activations import Activation, LeakyReLU, Linear, NotInvertibleError, get_activation
+from nninv.activations import Activation, LeakyReLU, Linear, NotInvertibleError, Softmax, get_activation
 from nninv.checks import as_rows
-from nninv.inverse import DenseInverse
+from nninv.inverse import RANGE_TOL, DenseInverse
 from nninv.prior import GaussianPrior
 
 METHODS = ("min_norm", "gaussian")
@@ -45,31 +53,90 @@ def _keras_activation(activation, layer_name: str) -> Activation:
         activation = activation.activation
     name = keras.activations.serialize(activation)
     name = name if isinstance(name, str) else name.get("config", name.get("class_name"))
+    if not isinstance(name, str):
+        raise NotInvertibleError(f"{where}: activation {activation!r} is not supported for inversion")
     try:
         return get_activation(name)
     except NotInvertibleError as error:
         raise NotInvertibleError(f"{where}: {error}") from None
 
 
+def _functional_chain(model) -> list:
+    """The operations of a functional model from its input to its output, if they form one chain."""
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise NotInvertibleError(
+            f"model '{model.name}' has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "only a chain from one input to one output can be inverted"
+        )
+    chain, tensor = [], model.outputs[0]
+    while True:
+        operation, node_index, _ = tensor._keras_history
+        node = operation._inbound_nodes[node_index]
+        if node.is_input:
+            return chain[::-1]
+        if len(node.input_tensors) != 1:
+            raise NotInvertibleError(
+                f"layer '{operation.name}' takes {len(node.input_tensors)} tensors: model '{model.name}' "
+                "branches, and only a single chain of layers can be inverted"
+            )
+        chain.append(operation)
+        tensor = node.input_tensors[0]
+
+
+def _keras_computation(model) -> list:
+    """The layers ``model`` applies, input side first, where its definition says so with certainty."""
+    import keras
+    from keras.src.models.functional import Functional  # the class of keras.Model(inputs, outputs)
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "model must be a keras.Sequential, a functional keras.Model or a list of DenseInverse, "
+            f"got {type(model).__name__}"
+        )
+    if isinstance(model, keras.Sequential) and type(model).call is keras.Sequential.call:
+        if not model.built:
+            raise ValueError(
+                f"model '{model.name}' is not built, so it has no weights yet: give it keras.Input(shape) "
+                "as its first layer, call model.build(input_shape), or run it once on data"
+            )
+        layers = list(model.layers)
+    elif isinstance(model, Functional) and type(model).call is Functional.call:
+        layers = _functional_chain(model)
+    else:
+        raise NotInvertibleError(
+            f"model '{model.name}' is a subclassed model ({type(model).__name__} defines call()): subclassed "
+            "models cannot be read with certainty; rebuild it as keras.Sequential or pass a list of DenseInverse"
+        )
+    for layer in layers:
+        uses = sum(other is layer for other in layers)
+        if uses > 1:
+            raise NotInvertibleError(
+                f"layer '{layer.name}' is applied {uses} times; only chains that apply each layer once are "
+                "read. Use one layer per application, or pass a list of DenseInverse"
+            )
+    return layers
+
+
 def layer_inverses(model) -> list[DenseInverse]:
     """One :class:`DenseInverse` per ``Dense`` layer of ``model``, input side first.
 
-    Accepts ``Dense`` layers with an invertible activation, each optionally
-    followed by one activation layer (``Activation``, ``LeakyReLU``, or ``ReLU``
-    with a positive negative slope) when the ``Dense`` itself is linear.
-    ``InputLayer`` and ``Dropout`` (the identity at inference) are skipped.
-    Anything else raises :class:`NotInvertibleError` naming the layer.
+    ``model`` is a built ``keras.Sequential`` or a functional model that is one
+    chain; anything else raises (see the module). Accepts ``Dense`` layers with
+    an invertible activation, each optionally followed by one activation layer
+    (``Activation``, ``LeakyReLU``, or ``ReLU`` with a positive negative slope)
+    when the ``Dense`` itself is linear. ``InputLayer`` and ``Dropout`` (the
+    identity at inference) are skipped. Anything else raises
+    :class:`NotInvertibleError` naming the layer.
     """
     import keras
 
     stages: list[list] = []  # [layer name, W, b, activation]
-    for layer in model.layers:
+    for layer in _keras_computation(model):
         if isinstance(layer, (keras.layers.InputLayer, keras.layers.Dropout)):
             continue
         if isinstance(layer, keras.layers.Dense):
-            weights = [np.asarray(w, dtype=np.float64) for w in layer.get_weights()]
-            W = weights[0]
-            b = weights[1] if layer.use_bias else np.zeros(W.shape[1])
+            W = np.asarray(layer.kernel.numpy(), dtype=np.float64)  # the kernel it applies, LoRA included
+            b = np.zeros(W.shape[1]) if layer.bias is None else np.asarray(layer.bias.numpy(), dtype=np.float64)
             stages.append([layer.name, W, b, _keras_activation(layer.activation, layer.name)])
         elif isinstance(layer, (keras.layers.Activation, keras.layers.LeakyReLU, keras.layers.ReLU)):
             activation = _keras_activation(layer, layer.name)
@@ -97,14 +164,18 @@ def layer_inverses(model) -> list[DenseInverse]:
 class SequentialPreimage:
     """A preimage of a whole network and the evidence that it is one.
 
-    ``output_max_abs_error`` is ``max |f(x) - y|`` with ``f`` evaluated in
-    float64; ``range_residuals`` gives, for each layer solved by least squares,
+    ``output_max_abs_error`` is ``max |f(x) - y|`` with ``f`` the layer stack in
+    float64: for a Keras model, the stack read from it and checked against the
+    model on ``x``. ``model_output_max_abs_error`` is ``max |model(x) - y|``
+    with the Keras model itself in its own precision (``None`` for a list of
+    layers). ``range_residuals`` gives, for each layer solved by least squares,
     the largest relative residual (0 when that layer's output was reachable).
     """
 
     x: np.ndarray
     output_max_abs_error: float
     range_residuals: dict[str, float]
+    model_output_max_abs_error: float | None = None
 
 
 def network_forward(layers: list[DenseInverse], x) -> np.ndarray:
@@ -114,46 +185,121 @@ def network_forward(layers: list[DenseInverse], x) -> np.ndarray:
     return x
 
 
+def rounding_bound(layers: list[DenseInverse], x, unit: float, confidence: float = 10.0) -> np.ndarray:
+    """Elementwise, a bound on ``|f^(x) - f(x)|`` for ``f^`` the stack evaluated with unit round-off ``unit``.
+
+    The input is rounded (``u |x|``). A layer turns an error ``e`` in its input
+    ``h`` into ``e |W| + g (|h| |W| + |b|)`` in ``z = h W + b``, where
+    ``g = confidence sqrt(n_in + 1) u`` bounds a rounded inner product except
+    with probability below ``2 (n_in + 1) exp(-confidence^2 / 2)`` (Higham and
+    Mary 2019, theorem 2.4; 3e-19 for 10). A monotone activation moves the
+    error to the larger of ``|a(z +- e_z) - a(z)|``, softmax to at most
+    ``max_row e_z / 2`` (its Jacobian's rows sum to at most 1/2 in absolute
+    value); its own evaluation adds ``(8 + n_out + 4 max_row |z|) u |y|``
+    (the exponent's rounding and softmax's sum included).
+    """
+    h = np.asarray(x, dtype=np.float64)
+    error = unit * np.abs(h)
+    for layer in layers:
+        a = layer.activation
+        gamma = confidence * np.sqrt(layer.n_in + 1) * unit
+        z = h @ layer.W + layer.b
+        z_error = error @ np.abs(layer.W) + gamma * (np.abs(h) @ np.abs(layer.W) + np.abs(layer.b))
+        h = a.forward(z)
+        if isinstance(a, Softmax):
+            moved = 0.5 * z_error.max(axis=1, keepdims=True)
+        else:
+            moved = np.maximum(np.abs(a.forward(z + z_error) - h), np.abs(a.forward(z - z_error) - h))
+        error = moved + (8 + layer.n_out + 4 * np.abs(z).max(axis=1, keepdims=True)) * unit * np.abs(h)
+    return error
+
+
+def _layer_stack(model) -> list[DenseInverse]:
+    """``model`` as DenseInverse layers, input side first: a list checked to chain, or read from Keras."""
+    if isinstance(model, (list, tuple)):
+        if not model or not all(isinstance(layer, DenseInverse) for layer in model):
+            kinds = sorted({type(layer).__name__ for layer in model}) or ["an empty list"]
+            raise TypeError(f"a list model must hold one or more DenseInverse layers, got {', '.join(kinds)}")
+        names = [layer.name for layer in model]
+        if len(set(names)) < len(names):
+            raise ValueError(f"layer names must differ so that each is reported, got {names}; pass DenseInverse(name=...)")
+        for before, after in zip(model, model[1:]):
+            if before.n_out != after.n_in:
+                raise ValueError(
+                    f"layer '{before.name}' gives {before.n_out} outputs but the next, '{after.name}', "
+                    f"takes {after.n_in}; list the layers input side first"
+                )
+        return list(model)
+    if not hasattr(model, "layers"):
+        raise TypeError(
+            "model must be a keras.Sequential, a functional keras.Model or a list of DenseInverse, "
+            f"got {type(model).__name__}"
+        )
+    return layer_inverses(model)
+
+
+def _model_output(model, layers: list[DenseInverse], x: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """``model(x)``, once it agrees with ``output``, the float64 stack's, within :func:`rounding_bound`."""
+    import keras
+
+    computed = keras.ops.convert_to_numpy(model(x, training=False))
+    unit = max(np.finfo(np.dtype(model.compute_dtype)).eps, np.finfo(computed.dtype).eps) / 2
+    deviation = np.abs(computed - output)
+    if np.any(deviation > rounding_bound(layers, x, unit)):
+        raise NotInvertibleError(
+            f"model '{model.name}' computes something else than the layers read from it: on the preimage its "
+            f"output differs from theirs by up to {deviation.max():.3g}, beyond the round-off of its "
+            f"{model.compute_dtype} (or the model computes below that precision, as TensorFloat-32 does); "
+            "pass a list of DenseInverse that describes the network"
+        )
+    return computed
+
+
 def invert_sequential(
     model,
     y,
     method: str = "min_norm",
     prior: GaussianPrior | None = None,
-    range_tol: float | None = 1e-6,
+    range_tol: float | None = RANGE_TOL,
 ) -> SequentialPreimage:
-    """A preimage of ``y`` under a Keras network of dense layers, walking from the output back.
+    """A preimage of ``y`` under a network of dense layers, walking from the output back.
 
-    Layers are classified by shape and rank. An expanding or rank-deficient
-    layer is solved by least squares; if its relative range residual exceeds
-    ``range_tol`` the output is not one the network can produce and a
-    ``ValueError`` says so (``range_tol=None`` accepts the least-squares
-    preimage). The input layer uses ``method``: ``"min_norm"`` (the
-    pseudo-inverse) or ``"gaussian"`` (most probable under ``prior``, a prior
-    over the network's input); inner layers with several preimages take the
-    least-norm one. ``model`` may also be a list of :class:`DenseInverse`.
+    ``model`` is a Keras model (see the module for which) or a list of
+    :class:`DenseInverse`. Each layer is solved by its own preimage method
+    with ``range_tol`` (see :mod:`nninv.inverse`), so an output some layer
+    cannot produce, or a preimage lost to round-off, raises a ``ValueError``
+    naming that layer; ``range_tol=None`` accepts least-squares preimages. The
+    preimage of the whole network is verified the same way on the last layer.
+    The input layer uses ``method``: ``"min_norm"`` (the pseudo-inverse) or
+    ``"gaussian"`` (most probable under ``prior``, a prior over the network's
+    input); inner layers with several preimages take the least-norm one.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "gaussian" and prior is None:
         raise ValueError("method='gaussian' needs prior=GaussianPrior(...) over the network's input")
-    layers = model if isinstance(model, list) else layer_inverses(model)
+    layers = _layer_stack(model)
     y_rows, single = as_rows(y, layers[-1].n_out, "network output y")
     h = y_rows
     residuals: dict[str, float] = {}
     for position, layer in reversed(list(enumerate(layers))):
         if layer.rank < layer.n_out:
-            worst = float(np.max(layer.range_residual(h)))
-            residuals[layer.name] = worst
-            if range_tol is not None and worst > range_tol:
-                raise ValueError(
-                    f"layer '{layer.name}' ({layer.n_in} -> {layer.n_out}, rank {layer.rank}) cannot "
-                    f"produce its given output: relative range residual {worst:.3g} > range_tol={range_tol}. "
-                    "y is not an output of this network; pass range_tol=None to accept the "
-                    "least-squares preimage"
-                )
+            residuals[layer.name] = float(np.max(layer.range_residual(h)))
         if position == 0 and method == "gaussian":
-            h = layer.gaussian(h, prior)
+            h = layer.gaussian(h, prior, range_tol=range_tol)
         else:
-            h = layer.min_norm(h)
-    error = float(np.max(np.abs(network_forward(layers, h) - y_rows)))
-    return SequentialPreimage(h[0] if single else h, error, residuals)
+            h = layer.min_norm(h, range_tol=range_tol)
+    hidden = network_forward(layers[:-1], h)
+    try:
+        layers[-1].verify(hidden, y_rows, range_tol)
+    except ValueError as error:
+        raise ValueError(
+            f"each layer's preimage is exact but the network's is not, as later layers amplify earlier "
+            f"round-off: {error}. Pass range_tol=None to accept it, or a larger range_tol"
+        ) from None
+    output = layers[-1].forward(hidden)
+    model_error = None
+    if not isinstance(model, (list, tuple)):
+        model_error = float(np.max(np.abs(_model_output(model, layers, h, output) - y_rows)))
+    error = float(np.max(np.abs(output - y_rows)))
+    return SequentialPreimage(h[0] if single else h, error, residuals, model_error)
