@@ -46,7 +46,7 @@ REPOSITORY_USED := $(BUILD)/repository
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
 KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
 
-.PHONY: book run data test bench verify browser pins clean distclean preflight FORCE
+.PHONY: book run data test bench verify browser lab pins clean distclean preflight FORCE
 
 book: $(HTML)/index.html
 	@echo "The book is built: open $(abspath $(HTML))/index.html"
@@ -147,6 +147,16 @@ $(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
 	    $(BIN)/jupyter-book build --warningiserror --nitpick --keep-going --path-output $(OUT) $(STAGE) > $(BUILD)/jupyter-book.log 2>&1 \
 	    || { cat $(BUILD)/jupyter-book.log; rm -rf $(BUILD)/.doctrees $(HTML)/index.html; exit 1; }; \
 	echo "  HTML built in $$(( $$(date +%s) - start )) s"
+
+# JupyterLab on the chapters: each MyST file opens as a notebook (jupytext) on the project's
+# Python, with the data built and the cache of trained networks shared with make book.
+LAB_OPTIONS ?=
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
+lab: $(INSTALLED) $(DATA)
+	@mkdir -p $(dir $(LAB_SETTINGS))
+	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook"}}}' > $(LAB_SETTINGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=chapters --LabApp.extension_manager=readonly \
+	    --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_OPTIONS)
 
 # Maintainers: re-resolve every version and rewrite the pins in both files.
 pins:
