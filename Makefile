@@ -35,8 +35,9 @@ DATA := $(or $(NNINV_DATA_DIR),data)/mnist.npz
 SOURCE ?= .
 
 CHAPTERS := $(sort $(wildcard $(SOURCE)/chapters/*.md))
-NOTEBOOKS := $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
-PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml intro.md bibliography.md references.bib)
+# The landing page is executed like a chapter: its figure is drawn by code.
+NOTEBOOKS := $(STAGE)/intro.ipynb $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
+PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml bibliography.md references.bib)
 PACKAGE := $(shell find src/nninv src/nninv_book -name '*.py')
 # Trained networks, shared by every chapter and rebuild (see src/nninv_book/cache.py).
 export NNINV_CACHE_DIR ?= $(abspath $(BUILD))/cache
@@ -114,19 +115,19 @@ preflight: | $(INSTALLED)
 # finished execution is moved into place, so an interrupted or failed one leaves
 # no notebook behind and runs again next time. A failure is told in a few lines;
 # its notebook and papermill's log are kept under $(LOGS).
-$(STAGE)/chapters/%.ipynb: $(SOURCE)/chapters/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | preflight
+$(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | preflight
 	@mkdir -p $(@D) $(EXECUTING) $(LOGS)
-	@run=$(EXECUTING)/$*.$$$$; trap 'rm -f "$$run".*' EXIT; \
+	@name=$(notdir $*); run=$(EXECUTING)/$$name.$$$$; trap 'rm -f "$$run".*' EXIT; rm -f $(STAGE)/$*.md; \
 	$(BIN)/jupytext --quiet --to ipynb --output "$$run.source.ipynb" $<; \
 	$(BIN)/python -m nninv_book.parameters --chapters $(SOURCE)/chapters $< > "$$run.yaml"; \
-	echo "Executing chapter $*"; start=$$(date +%s); \
+	echo "Executing $$name"; start=$$(date +%s); \
 	if $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
-	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$*.log 2>&1; then \
-	    [ ! -s $(LOGS)/$*.log ] || cat $(LOGS)/$*.log; \
-	    mv "$$run.ipynb" $@; echo "  $* executed in $$(( $$(date +%s) - start )) s"; \
+	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$$name.log 2>&1; then \
+	    [ ! -s $(LOGS)/$$name.log ] || cat $(LOGS)/$$name.log; \
+	    mv "$$run.ipynb" $@; echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
 	else \
-	    rm -f $(LOGS)/$*.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$*.ipynb; \
-	    $(BIN)/python -m nninv_book.notebooks explain $< $(LOGS)/$*.ipynb $(LOGS)/$*.log >&2; exit 1; \
+	    rm -f $(LOGS)/$$name.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$$name.ipynb; \
+	    $(BIN)/python -m nninv_book.notebooks explain $< $(LOGS)/$$name.ipynb $(LOGS)/$$name.log >&2; exit 1; \
 	fi
 
 $(STAGE)/_config.yml: $(SOURCE)/_config.yml tools/book_config.py $(REPOSITORY_USED) | $(INSTALLED)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import math
 import os
+import re
 import shlex
 import sys
 from collections.abc import Callable, Iterable
@@ -83,7 +84,10 @@ RULES: dict[str, Callable[[object], str | None]] = {
     "n_judge": _whole(1, N_TEST),
     "n_descent": _whole(1, N_TEST),
     "judge_k": _whole(1, 1000),
+    "judge_reference_size": _whole(1000, N_TRAIN - 1000),
     "descent_steps": _whole(1),
+    "descent_tol": _number(0, open_low=True, high=1),
+    "n_curve": _whole(1, N_TEST),
     "tv_steps": _whole(1),
     "tv_weight": _number(0),
     "n_samples": _whole(1, 100),
@@ -111,11 +115,10 @@ RELATIONS: list[tuple[tuple[str, ...], Callable[..., bool], str]] = [
 
 def declared(chapter: Path) -> dict[str, object]:
     """The parameters a chapter declares, with their defaults, from its cell tagged ``parameters``."""
-    text = Path(chapter).read_text()
-    marker = ":tags: [parameters]"
-    if marker not in text:
+    tagged = re.search(r"^:tags: \[(?:[\w-]+, )*parameters(?:, [\w-]+)*\]$", Path(chapter).read_text(), re.MULTILINE)
+    if not tagged:
         return {}
-    cell = text.split(marker, 1)[1].split("```", 1)[0]
+    cell = tagged.string[tagged.end():].split("```", 1)[0]
     values = {}
     for node in ast.parse(cell).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -191,7 +194,7 @@ def main(arguments: list[str]) -> int:
     folder = Path(arguments[arguments.index("--chapters") + 1]) if "--chapters" in arguments else CHAPTERS
     chapters = [Path(argument) for argument in arguments if argument.endswith(".md")]
     try:
-        per_chapter = resolve(os.environ.get("PARAMS", ""), sorted(folder.glob("*.md")))
+        per_chapter = resolve(os.environ.get("PARAMS", ""), {*sorted(folder.glob("*.md")), *chapters})
     except ParameterError as error:
         print(f"error: PARAMS: {error}", file=sys.stderr)
         return 2

@@ -42,8 +42,10 @@ def image_grid(
     columns = max(len(images) for _, images in pairs)
     has_bar = any(label in signed for label, _ in pairs)
     figure = plt.figure(figsize=(cell * columns + 1.2 + 0.6 * has_bar, cell * len(pairs) + 0.3 * bool(column_titles)))
+    titled_below_top = isinstance(column_titles, Mapping) and any(row > 0 for row in column_titles)
     grid = figure.add_gridspec(
-        len(pairs), columns + has_bar, width_ratios=[1] * columns + [0.12] * has_bar, wspace=0.06, hspace=0.12
+        len(pairs), columns + has_bar, width_ratios=[1] * columns + [0.12] * has_bar, wspace=0.06,
+        hspace=0.3 if titled_below_top else 0.12,
     )
     for r, (label, images) in enumerate(pairs):
         images = np.asarray(images, dtype=np.float64).reshape(len(images), 28, 28)
