@@ -47,7 +47,7 @@ REPOSITORY_USED := $(BUILD)/repository
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
 KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
 
-.PHONY: book run data test bench verify browser lab pins clean distclean preflight FORCE
+.PHONY: book run data test bench verify browser lab pdf pins clean distclean preflight FORCE
 
 book: $(HTML)/index.html
 	@echo "The book is built: open $(abspath $(HTML))/index.html"
@@ -69,12 +69,14 @@ verify: $(INSTALLED) $(DATA)
 	$(BIN)/python -m nninv_book.notebooks compare _build/verify/first/_build/book/chapters _build/verify/second/_build/book/chapters
 
 # The browser test needs Debian's Chromium; install it when missing and allowed to.
+# The browser test and make pdf need Debian's Chromium (and poppler-utils to read the PDF
+# back); both are installed when missing and allowed to.
 browser:
-	@[ -n "$${NNINV_CHROMIUM:-}" ] || command -v chromium >/dev/null || { \
+	@{ [ -n "$${NNINV_CHROMIUM:-}" ] || command -v chromium >/dev/null; } && command -v pdftotext >/dev/null || { \
 	    if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	        echo "Installing Debian's chromium for the browser test"; \
-	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	    else echo "chromium not found: the browser test will be skipped (install Debian's chromium to run it)"; fi; }
+	        echo "Installing Debian's chromium and poppler-utils for the browser test and the PDF"; \
+	        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium poppler-utils >/dev/null; \
+	    else echo "chromium or pdftotext not found: the browser and PDF tests will be skipped (install Debian's chromium and poppler-utils to run them)"; fi; }
 
 bench: $(INSTALLED) $(DATA)
 	$(BIN)/python benchmarks/inversion.py
@@ -148,6 +150,21 @@ $(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
 	    $(BIN)/jupyter-book build --warningiserror --nitpick --keep-going --path-output $(OUT) $(STAGE) > $(BUILD)/jupyter-book.log 2>&1 \
 	    || { cat $(BUILD)/jupyter-book.log; rm -rf $(BUILD)/.doctrees $(HTML)/index.html; exit 1; }; \
 	echo "  HTML built in $$(( $$(date +%s) - start )) s"
+
+# The whole book as one PDF (see src/nninv_book/pdf.py): Jupyter Book's single-page HTML,
+# printed by Chromium, then copied into the HTML site and linked from its landing page.
+PDF := $(BUILD)/pdf/inverting-a-neural-network.pdf
+pdf: $(PDF) $(HTML)/index.html
+	@$(BIN)/python -m nninv_book.pdf --link $(PDF) $(HTML)
+
+$(PDF): $(NOTEBOOKS) $(PAGES) src/nninv_book/pdf.py | browser
+	@echo "Building the single-page HTML for the PDF"
+	@mkdir -p $(@D)
+	@$(BIN)/python -m nninv_book.locks $(BUILD)/html.lock \
+	    $(BIN)/jupyter-book build --builder singlehtml --warningiserror --nitpick --keep-going --path-output $(@D) $(STAGE) \
+	    > $(@D)/jupyter-book.log 2>&1 || { cat $(@D)/jupyter-book.log; rm -rf $(@D)/_build/.doctrees; exit 1; }
+	@echo "Printing the PDF with Chromium"
+	@$(BIN)/python -m nninv_book.pdf $(STAGE)/_config.yml $(@D)/_build/singlehtml/intro.html $@
 
 # JupyterLab on the chapters: each MyST file opens as a notebook (jupytext) on the project's
 # Python, with the data built and the cache of trained networks shared with make book.

@@ -8,27 +8,15 @@ The Makefile installs Debian's Chromium when it is missing; where it cannot
 """
 
 import os
-import re
-import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
 
+from nninv_book.pdf import CHROMIUM, PROSE, RAW_MATH, SWITCHES
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("NNINV_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
-SWITCHES = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-RAW_MATH = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[")
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CI"):
@@ -83,12 +71,7 @@ def visits(html):
             report["broken_images"] = page.evaluate(
                 "Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
             )
-            report["prose"] = page.evaluate(
-                """() => { const main = document.querySelector('main') || document.body;
-                           const copy = main.cloneNode(true);
-                           copy.querySelectorAll('pre, code, script, style, mjx-container').forEach(e => e.remove());
-                           return copy.innerText; }"""
-            )
+            report["prose"] = page.evaluate(PROSE)
             report["links"] = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
             relative = path.relative_to(html).with_suffix(".png")
             page.screenshot(path=str(SCREENSHOTS / "_".join(relative.parts)), full_page=True)
