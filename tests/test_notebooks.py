@@ -63,3 +63,18 @@ def test_wall_clock_times_are_not_compared(tmp_path):
     notebook(tmp_path / "a" / "c.ipynb", optimisation_seconds=12.5, closed_form_speedup=3000.0)
     notebook(tmp_path / "b" / "c.ipynb", optimisation_seconds=13.1, closed_form_speedup=3100.0)
     assert execution_differences(tmp_path / "a", tmp_path / "b") == []
+
+
+def test_injected_parameters_are_hidden_where_the_page_hides_its_own(tmp_path):
+    from nninv_book.notebooks import hide_injected_parameters
+
+    def notebook(tags):
+        cells = [{"cell_type": "code", "metadata": {"tags": tags}, "source": "seed = 0", "outputs": []},
+                 {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "seed = 1", "outputs": []}]
+        path = tmp_path / f"{len(tags)}.ipynb"
+        path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+        hide_injected_parameters(path)
+        return json.loads(path.read_text())["cells"][1]["metadata"]["tags"]
+
+    assert notebook(["parameters", "remove-cell"]) == ["injected-parameters", "remove-cell"]
+    assert notebook(["parameters"]) == ["injected-parameters"]

@@ -2,7 +2,9 @@
 
 ``python -m nninv_book.notebooks compare FIRST SECOND`` compares two folders
 of executed chapters; ``python -m nninv_book.notebooks explain CHAPTER
-NOTEBOOK LOG`` says in a few lines why a chapter's execution failed.
+NOTEBOOK LOG`` says in a few lines why a chapter's execution failed;
+``hide-injected NOTEBOOK`` hides papermill's parameters where the page hides
+its own.
 """
 
 from __future__ import annotations
@@ -86,6 +88,22 @@ def execution_differences(first: Path, second: Path) -> list[str]:
     return differences
 
 
+def hide_injected_parameters(notebook: Path) -> None:
+    """Give papermill's injected-parameters cell the hiding tags of the cell tagged ``parameters``.
+
+    A page that hides its parameters (the landing page) then hides the values
+    papermill injected as well; a chapter that shows them shows both.
+    """
+    content = json.loads(Path(notebook).read_text())
+    tags = [cell.get("metadata", {}).get("tags", []) for cell in content["cells"]]
+    hiding = {tag for cell_tags in tags if "parameters" in cell_tags for tag in cell_tags if tag.startswith(("remove-", "hide-"))}
+    injected = [cell for cell, cell_tags in zip(content["cells"], tags) if "injected-parameters" in cell_tags]
+    if hiding and injected:
+        for cell in injected:
+            cell["metadata"]["tags"] = sorted(set(cell["metadata"]["tags"]) | hiding)
+        Path(notebook).write_text(json.dumps(content, indent=1, ensure_ascii=False) + "\n")
+
+
 def failure_report(chapter: str, notebook: Path, log: Path) -> str:
     """A few lines for a failed execution: the chapter, the failing cell's first line, the exception, where the rest is.
 
@@ -115,6 +133,9 @@ def main(arguments: list[str]) -> int:
     """``compare FIRST SECOND`` (exit 1 when they differ) or ``explain CHAPTER NOTEBOOK LOG``."""
     if len(arguments) == 4 and arguments[0] == "explain":
         print(failure_report(arguments[1], Path(arguments[2]), Path(arguments[3])))
+        return 0
+    if len(arguments) == 2 and arguments[0] == "hide-injected":
+        hide_injected_parameters(Path(arguments[1]))
         return 0
     if len(arguments) != 3 or arguments[0] != "compare":
         print("usage: python -m nninv_book.notebooks compare FIRST_FOLDER SECOND_FOLDER\n"
