@@ -8,6 +8,9 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
 .SUFFIXES:
+# Chapters execute JOBS at a time (each prints its own start and end lines).
+JOBS ?= 2
+MAKEFLAGS += --jobs=$(JOBS)
 
 # The newest supported Python on PATH that can make a virtual environment, unless PYTHON= names one.
 SUPPORTED_PYTHONS := 3.13 3.12 3.11
@@ -126,7 +129,7 @@ $(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | p
 	if $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
 	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$$name.log 2>&1; then \
 	    [ ! -s $(LOGS)/$$name.log ] || cat $(LOGS)/$$name.log; \
-	    mv "$$run.ipynb" $@; echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
+	    $(BIN)/python -m nninv_book.notebooks hide-injected "$$run.ipynb"; mv "$$run.ipynb" $@; echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
 	else \
 	    rm -f $(LOGS)/$$name.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$$name.ipynb; \
 	    $(BIN)/python -m nninv_book.notebooks explain $< $(LOGS)/$$name.ipynb $(LOGS)/$$name.log >&2; exit 1; \
