@@ -83,15 +83,16 @@ def test_every_chapter_page_has_a_binder_button_and_the_repository_and_issue_lin
 def test_binder_post_build_writes_every_notebook_the_launch_buttons_open(book, tmp_path):
     shutil.copytree(ROOT / "chapters", tmp_path / "chapters")
     shutil.copy(ROOT / "postBuild", tmp_path)
+    shutil.copy(ROOT / "intro.md", tmp_path)
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
     subprocess.run(["bash", "postBuild"], cwd=tmp_path, env={**os.environ, "PATH": path}, check=True, capture_output=True)
     launched = [
         link.removeprefix(BINDER)
-        for page in chapter_pages(book)
+        for page in [book / "html" / "intro.html", *chapter_pages(book)]
         for link in LINK.findall(page.read_text())
         if link.startswith(BINDER)
     ]
-    assert launched
+    assert "intro.ipynb" in launched and len(launched) == len(chapter_pages(book)) + 1
     for notebook in launched:
         cells = nbformat.read(tmp_path / notebook, as_version=4).cells
         assert any(cell.cell_type == "code" for cell in cells), notebook

@@ -48,7 +48,7 @@ figure, img, table, .proof, .theorem { break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; }
 img { max-width: 100% !important; height: auto !important; }
 .print-title { height: 240mm; display: flex; flex-direction: column; justify-content: center; text-align: center; }
-.print-title h1 { font-size: 30pt; border: none; }
+.print-book-title { font-size: 30pt; font-weight: 600; margin-bottom: 12mm; }
 .print-contents ol { font-size: 12pt; line-height: 1.8; }
 """
 
@@ -60,7 +60,7 @@ FRONT_MATTER = """
   const name = (section) => heading(section).textContent.replace(/[#\\u00b6]$/, '').trim();
   const items = chapters.map(s => `<li><a href="#${s.id}">${name(s)}</a></li>`).join('');
   const front = document.createElement('div');
-  front.innerHTML = `<section class="print-title"><h1>${title}</h1><p>${author}</p><p>${built}</p></section>
+  front.innerHTML = `<section class="print-title"><div class="print-book-title">${title}</div><p>${author}</p><p>${built}</p></section>
     <section class="print-contents"><h2>Contents</h2><ol style="list-style: none">${items}</ol></section>
     <div style="break-after: page"></div>`;
   article.prepend(front);
