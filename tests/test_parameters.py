@@ -34,7 +34,7 @@ def test_values_are_read_as_papermill_reads_them_and_lists_as_literals():
         ("-p epochs 2.5", "parameter epochs must be a whole number"),
         ("-p n_descent 500 -p n_judge 100", "n_descent must not exceed n_judge"),
         ("-p chosen_penalty 5.0", "chosen_penalty must be one of penalties"),
-        ("-p epoch 20", "no chapter has a parameter named epoch; the parameters are: batch_size,"),
+        ("-p epoch 20", "no chapter has a parameter named epoch; the parameters are: .*batch_size, .*epochs,"),
         ("x'; touch FILE; echo '", "PARAMS must be a list of '-p NAME VALUE' pairs"),
         ("-p seed 'unclosed", "PARAMS cannot be read"),
         ("-p epochs", "lacks a value"),
@@ -42,7 +42,7 @@ def test_values_are_read_as_papermill_reads_them_and_lists_as_literals():
     ],
 )
 def test_a_bad_name_or_value_is_refused_naming_it(params, message):
-    with pytest.raises(ParameterError, match=message.replace("(", r"\(")):
+    with pytest.raises(ParameterError, match=message):
         resolve(params, CHAPTERS)
 
 

@@ -1,0 +1,58 @@
+"""Numbers phrased for a reader: "about 9,100 times" rather than "9.1e+03", "10⁻⁶" rather than "1e-06".
+
+The prose quotes these strings with ``{glue:text}``; record them with
+:func:`nninv_book.record.record`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _finite(x, what: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
+        raise ValueError(f"{what} needs a finite number, got {x!r}")
+    return float(x)
+
+
+def power_of_ten(x, digits: int = 2) -> str:
+    """``x`` to ``digits`` significant figures with a superscript exponent: 1e-6 -> "10⁻⁶", 2.5e-7 -> "2.5 × 10⁻⁷"."""
+    x = _finite(x, "power_of_ten")
+    if x == 0:
+        return "0"
+    mantissa, exponent = f"{abs(x):.{digits - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    power = "10" + str(int(exponent)).translate(_SUPERSCRIPT)
+    sign = "−" if x < 0 else ""
+    return f"{sign}{power}" if mantissa == "1" else f"{sign}{mantissa} × {power}"
+
+
+def about(x, digits: int = 2) -> str:
+    """``x`` to ``digits`` significant figures, in words a reader reads at a glance.
+
+    Thousands are separated ("9,100"), numbers from 0.001 up are written out
+    ("0.0038"), smaller ones as a power of ten ("4.5 × 10⁻⁵").
+    """
+    x = _finite(x, "about")
+    if x == 0:
+        return "0"
+    rounded = float(f"{x:.{digits}g}")
+    if abs(rounded) < 1e-3:
+        return power_of_ten(rounded, digits)
+    if abs(rounded) >= 10 ** (digits - 1):
+        return f"{rounded:,.0f}".replace("-", "−")
+    return f"{rounded:.{digits}g}".replace("-", "−")
+
+
+def duration(seconds) -> str:
+    """A wall-clock time to two significant figures in a unit that suits it: "22 s", "530 ms", "54 µs"."""
+    seconds = _finite(seconds, "duration")
+    if seconds < 0:
+        raise ValueError(f"duration needs a time of at least 0 seconds, got {seconds!r}")
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale or unit == "µs":
+            return f"{about(seconds / scale)} {unit}"
