@@ -5,8 +5,18 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import linalg
+from scipy.stats import multivariate_normal
 
-from nninv import DenseInverse, GaussianPrior, NotInvertibleError, get_activation, logit, row_space_projector
+from nninv import (
+    DenseInverse,
+    GaussianPrior,
+    MixturePrior,
+    NotInvertibleError,
+    get_activation,
+    logit,
+    row_space_basis,
+    row_space_projector,
+)
 from nninv.activations import LeakyReLU, softmax_centring
 
 ACTIVATIONS = ["linear", "sigmoid", "tanh", "leaky_relu", "softmax"]
@@ -378,9 +388,13 @@ def test_leaky_relu_with_zero_slope_is_relu_and_refused():
         LeakyReLU(0.0)
 
 
-def test_covariance_that_is_not_positive_definite_is_refused():
-    with pytest.raises(ValueError, match="not positive definite"):
-        GaussianPrior(np.zeros(3), np.diag([1.0, 0.0, 1.0]))
+def test_covariance_that_is_not_positive_semi_definite_is_refused_and_a_singular_one_accepted():
+    with pytest.raises(ValueError, match="not positive semi-definite: its smallest eigenvalue is -0.5"):
+        GaussianPrior(np.zeros(3), np.diag([1.0, -0.5, 1.0]))
+    singular = GaussianPrior(np.zeros(3), np.diag([1.0, 0.0, 1.0]))
+    assert not singular.positive_definite
+    with pytest.raises(ValueError, match="no Cholesky factor; use prior.factor"):
+        singular.cholesky  # noqa: B018
     with pytest.raises(ValueError, match="symmetric"):
         GaussianPrior(np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]))
     with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
@@ -401,8 +415,8 @@ def test_fitted_prior_is_positive_definite_even_where_inputs_never_vary():
     assert 0 < prior.shrinkage <= 1
     assert np.all(np.linalg.eigvalsh(prior.cov) > 0)
     assert GaussianPrior.fit(x, shrinkage=0.25).shrinkage == 0.25
-    with pytest.raises(ValueError, match="shrinkage must be"):
-        GaussianPrior.fit(x, shrinkage=0.0)
+    with pytest.raises(ValueError, match=r"shrinkage must be 'ledoit-wolf' or a number in \[0, 1\]"):
+        GaussianPrior.fit(x, shrinkage=-0.1)
     with pytest.raises(ValueError, match="does not vary"):
         GaussianPrior.fit(np.zeros((5, 3)))
 
@@ -434,3 +448,164 @@ def test_box_constrained_takes_one_reference_or_one_per_output_and_names_any_oth
     assert np.array_equal(layer.box_constrained(y, np.full((3, 4), 0.5)), shared)
     with pytest.raises(ValueError, match=r"one per output \(3 rows\), got 2 rows"):
         layer.box_constrained(y, np.full((2, 4), 0.5))
+
+
+# The exact preimage nearest to a reference: how a learned inverse is made exact.
+
+
+@given(layers(), st.booleans())
+def test_nearest_preimage_is_exact_and_no_farther_from_the_reference_than_the_input(case, with_prior):
+    layer, x, rng = case
+    y = layer.forward(x)
+    prior = random_prior(rng, layer.n_in) if with_prior else None
+    reference = rng.uniform(-1, 1, (len(x), layer.n_in))
+    nearest = layer.nearest(y, reference, prior)
+    assert close(layer.forward(nearest), y)
+    metric = np.eye(layer.n_in) if prior is None else np.linalg.inv(prior.cov)
+
+    def distance(z):
+        return np.einsum("ni,ij,nj->n", z - reference, metric, z - reference)
+
+    assert np.all(distance(nearest) <= distance(x) * (1 + 1e-9) + 1e-12)  # x is one exact preimage among many
+
+
+@given(layers(), st.booleans())
+def test_nearest_preimage_moves_the_reference_orthogonally_to_the_preimage_set(case, with_prior):
+    layer, x, rng = case
+    prior = random_prior(rng, layer.n_in) if with_prior else None
+    reference = rng.uniform(-1, 1, layer.n_in)
+    step = layer.nearest(layer.forward(x), reference, prior) - reference
+    gradient = step if prior is None else np.linalg.solve(prior.cov, step.T).T
+    assert np.max(np.abs(gradient @ layer.null_space), initial=0.0) < 1e-8 * (1 + np.abs(gradient).max())
+
+
+@given(layers())
+def test_a_preimage_is_its_own_nearest_preimage_and_the_special_cases_agree(case):
+    layer, x, rng = case
+    y = layer.forward(x)
+    prior = random_prior(rng, layer.n_in)
+    exact = layer.gaussian(y, prior)
+    assert close(layer.nearest(y, exact), exact)
+    assert close(layer.nearest(y, prior.mean, prior), exact)
+    assert close(layer.nearest(y, np.zeros(layer.n_in)), layer.min_norm(y))
+
+
+def test_nearest_takes_one_reference_or_one_per_output_and_names_any_other_count():
+    layer = DenseInverse(np.ones((4, 1)), np.zeros(1), "linear")
+    y = np.array([[1.0], [2.0], [3.0]])
+    assert np.array_equal(layer.nearest(y, np.full((3, 4), 0.5)), layer.nearest(y, np.full(4, 0.5)))
+    with pytest.raises(ValueError, match=r"one per output \(3 rows\), got 2 rows"):
+        layer.nearest(y, np.full((2, 4), 0.5))
+
+
+def random_prior(rng, dim):
+    root = rng.standard_normal((dim, dim)) / np.sqrt(dim)
+    return GaussianPrior(rng.uniform(-1, 1, dim), root @ root.T + 0.3 * np.eye(dim))
+
+
+# The least-squares linear decoder is the Gaussian preimage under the sample covariance.
+
+
+@given(layers(activations=["linear", "sigmoid", "tanh", "leaky_relu"], full_column_rank=True), st.data())
+def test_least_squares_linear_decoder_is_the_gaussian_preimage_under_the_sample_covariance(case, data):
+    layer, _, rng = case
+    n = data.draw(st.integers(layer.n_out + 2, 3 * layer.n_in + 3))  # n <= n_in: a singular sample covariance
+    images = rng.uniform(0, 1, (n, layer.n_in))
+    pre = images @ layer.W  # t = a^-1(y) - b, the layer's pre-activations less the bias
+    design = np.hstack([pre, np.ones((n, 1))])
+    coefficients = np.linalg.lstsq(design, images, rcond=None)[0]  # least squares with an intercept
+    x = images[:3] + rng.uniform(-0.2, 0.2, (3, layer.n_in))
+    y = layer.forward(x)
+    decoded = np.hstack([layer.preactivation(y) - layer.b, np.ones((3, 1))]) @ coefficients
+    sample = GaussianPrior.fit(images, shrinkage=0.0)
+    assert close(decoded, layer.gaussian(y, sample), tol=1e-7)
+    assert close(layer.forward(decoded), y, tol=1e-7)
+
+
+# The conditional mean of a Gaussian mixture: exact in closed form.
+
+
+def random_mixture(rng, k, dim, spread=1.0):
+    roots = rng.standard_normal((k, dim, dim)) / np.sqrt(dim)
+    covs = roots @ roots.transpose(0, 2, 1) + 0.3 * np.eye(dim)
+    return MixturePrior(rng.uniform(0.5, 2.0, k), spread * rng.standard_normal((k, dim)), covs)
+
+
+@given(layers(), st.integers(1, 5))
+def test_mixture_preimage_is_exact(case, k):
+    layer, x, rng = case
+    y = layer.forward(x)
+    prior = random_mixture(rng, k, layer.n_in, spread=3.0)
+    assert close(layer.forward(layer.mixture(y, prior)), y)
+    posterior = layer.mixture_posterior(y, prior)
+    assert posterior.shape == (len(y), k) and np.allclose(posterior.sum(axis=1), 1.0)
+
+
+@given(layers(activations=["linear", "sigmoid", "tanh"]), st.integers(1, 4))
+def test_mixture_preimage_is_the_posterior_average_of_each_components_gaussian_preimage(case, k):
+    layer, x, rng = case
+    assume(layer.rank > 0)  # with rank 0 the output says nothing and the posterior is the prior's weights
+    y = layer.forward(x)
+    prior = random_mixture(rng, k, layer.n_in)
+    c = (layer.preactivation(y) - layer.b) @ layer.pinv @ row_space_basis(layer.W)  # x U_r for any preimage x
+    U = row_space_basis(layer.W)
+    likelihood = np.stack(
+        [
+            weight * multivariate_normal(part.mean @ U, U.T @ part.cov @ U, allow_singular=True).pdf(c).reshape(-1)
+            for weight, part in zip(prior.weights, prior.components)
+        ],
+        axis=1,
+    )
+    assume(np.all(likelihood.sum(axis=1) > 1e-250))
+    posterior = likelihood / likelihood.sum(axis=1, keepdims=True)
+    assert np.allclose(layer.mixture_posterior(y, prior), posterior, atol=1e-9)
+    by_hand = sum(posterior[:, [j]] * layer.gaussian(y, part) for j, part in enumerate(prior.components))
+    assert close(layer.mixture(y, prior), by_hand, tol=1e-8)
+
+
+def test_mixture_of_one_component_is_the_gaussian_preimage():
+    rng = np.random.default_rng(11)
+    layer = DenseInverse(random_weights(rng, 9, 3, 3), rng.uniform(-0.5, 0.5, 3), "sigmoid")
+    prior = random_prior(rng, 9)
+    y = layer.forward(rng.uniform(0, 1, (4, 9)))
+    mixture = MixturePrior([2.0], prior.mean[np.newaxis], prior.cov[np.newaxis])
+    assert close(layer.mixture(y, mixture), layer.gaussian(y, prior), tol=1e-12)
+
+
+def test_mixture_posterior_picks_the_component_an_input_was_drawn_from():
+    rng = np.random.default_rng(12)
+    layer = DenseInverse(random_weights(rng, 12, 4, 4), np.zeros(4), "tanh")
+    means = np.stack([np.full(12, -0.2), np.zeros(12), np.full(12, 0.2)])
+    prior = MixturePrior(np.ones(3), means, np.stack([0.0004 * np.eye(12)] * 3))
+    drawn = np.repeat(np.arange(3), 5)
+    x = means[drawn] + 0.02 * rng.standard_normal((15, 12))
+    assert np.array_equal(layer.mixture_posterior(layer.forward(x), prior).argmax(axis=1), drawn)
+
+
+def test_each_prior_type_is_sent_to_its_own_method_with_a_message_that_names_it():
+    rng = np.random.default_rng(13)
+    layer = DenseInverse(random_weights(rng, 5, 2, 2), np.zeros(2), "sigmoid")
+    mixture, gaussian = random_mixture(rng, 2, 5), random_prior(rng, 5)
+    with pytest.raises(TypeError, match=r"got MixturePrior; for a MixturePrior call mixture\(y, prior\)"):
+        layer.gaussian([0.5, 0.5], mixture)
+    with pytest.raises(TypeError, match=r"got MixturePrior; for a MixturePrior call mixture\(y, prior\)"):
+        layer.nearest([0.5, 0.5], np.zeros(5), mixture)
+    with pytest.raises(TypeError, match=r"must be a MixturePrior .* got GaussianPrior; .* call gaussian"):
+        layer.mixture([0.5, 0.5], gaussian)
+    with pytest.raises(ValueError, match="prior is over 5 inputs but the layer takes 6"):
+        DenseInverse(np.ones((6, 2)), np.zeros(2)).mixture([0.5, 0.5], mixture)
+
+
+def test_a_mixture_component_with_no_spread_along_the_weights_is_refused_by_index():
+    layer = DenseInverse(np.eye(3)[:, :1], np.zeros(1), "linear")
+    covs = np.stack([np.eye(3), np.diag([0.0, 1.0, 1.0])])
+    with pytest.raises(ValueError, match=r"mixture component 1 gives \(almost\) no variance"):
+        layer.mixture([0.3], MixturePrior([1.0, 1.0], np.zeros((2, 3)), covs))
+
+
+def test_a_layer_that_sees_nothing_leaves_the_mixture_as_it_was():
+    layer = DenseInverse(np.zeros((3, 2)), np.array([0.1, -0.1]), "sigmoid")
+    prior = MixturePrior([1.0, 3.0], np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), np.stack([np.eye(3)] * 2))
+    y = layer.forward(np.zeros(3))
+    assert np.allclose(layer.mixture_posterior(y, prior), [0.25, 0.75])
+    assert np.allclose(layer.mixture(y, prior), [0.25, 0.75, 0.0])

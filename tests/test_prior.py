@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nninv import DenseInverse, GaussianPrior
+from nninv import DenseInverse, GaussianPrior, MixturePrior
 
 
 def random_prior(rng, dim):
@@ -71,3 +71,91 @@ def test_prior_samples_refuse_a_count_or_scale_by_name(arguments, message):
     prior = random_prior(np.random.default_rng(3), 2)
     with pytest.raises(ValueError, match=message):
         prior.sample(arguments[0], np.random.default_rng(), *arguments[1:])
+
+
+# A covariance need only be positive semi-definite: a sample covariance is singular where inputs never vary.
+
+
+def test_a_singular_sample_covariance_is_accepted_exactly_as_fitted_with_no_shrinkage():
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, (30, 8))
+    x[:, :2] = 0.0  # two inputs that never vary
+    prior = GaussianPrior.fit(x, shrinkage=0.0)
+    assert prior.shrinkage == 0.0 and not prior.positive_definite
+    assert np.allclose(prior.cov, np.cov(x.T, bias=True), rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("rank", [1, 3, 6])
+def test_every_prior_has_a_factor_that_reproduces_its_covariance(rank):
+    rng = np.random.default_rng(rank)
+    root = rng.standard_normal((6, rank))
+    prior = GaussianPrior(rng.standard_normal(6), root @ root.T)
+    assert prior.positive_definite == (rank == 6)
+    assert np.allclose(prior.factor @ prior.factor.T, prior.cov, rtol=0, atol=1e-12 * np.abs(prior.cov).max())
+
+
+def test_samples_of_a_singular_prior_stay_in_its_support_and_have_its_covariance():
+    rng = np.random.default_rng(5)
+    root = rng.standard_normal((5, 2))
+    prior = GaussianPrior(np.arange(5.0), root @ root.T)
+    draws = prior.sample(40000, rng)
+    outside = (draws - prior.mean) @ np.linalg.svd(root, full_matrices=True)[0][:, 2:]  # off the range of cov
+    assert np.max(np.abs(outside)) < 1e-10
+    assert np.allclose(np.cov(draws.T), prior.cov, atol=0.05 * np.abs(prior.cov).max())
+
+
+def test_a_prior_with_no_spread_along_the_layers_weights_is_refused_by_name():
+    layer = DenseInverse(np.eye(4)[:, :2], np.zeros(2), "linear", name="probe")
+    flat = GaussianPrior(np.zeros(4), np.diag([1.0, 0.0, 1.0, 1.0]))  # no variance along input 1, which the layer reads
+    with pytest.raises(ValueError, match=r"the prior gives \(almost\) no variance along the span of layer 'probe'"):
+        layer.gaussian([1.0, 2.0], flat)
+
+
+# Mixtures of Gaussians.
+
+
+def random_mixture(rng, k, dim, spread=1.0):
+    roots = rng.standard_normal((k, dim, dim)) / np.sqrt(dim)
+    covs = roots @ roots.transpose(0, 2, 1) + 0.3 * np.eye(dim)
+    return MixturePrior(rng.uniform(0.5, 2.0, k), spread * rng.standard_normal((k, dim)), covs)
+
+
+def test_mixture_weights_are_normalised_and_its_arrays_read_only():
+    prior = random_mixture(np.random.default_rng(6), 3, 4)
+    assert prior.weights.sum() == pytest.approx(1.0) and prior.n_components == 3 and prior.dim == 4
+    with pytest.raises(ValueError, match="read-only"):
+        prior.weights[0] = 1.0
+    with pytest.raises(ValueError, match="read-only"):
+        prior.components[1].cov[0, 0] = 1.0
+
+
+@pytest.mark.parametrize(
+    "weights, means, covs, message",
+    [
+        ([1.0, -1.0], np.zeros((2, 3)), np.stack([np.eye(3)] * 2), "weights must all be > 0"),
+        ([1.0, 1.0], np.zeros((3, 3)), np.stack([np.eye(3)] * 2), r"means must have shape \(2, d\)"),
+        ([1.0, 1.0], np.zeros((2, 3)), np.stack([np.eye(3)] * 3), r"covariances must have shape \(2, 3, 3\)"),
+        ([1.0, 1.0], np.zeros((2, 3)), np.stack([np.eye(3), -np.eye(3)]), "component 1: .*not positive semi-definite"),
+        ([], np.zeros((0, 3)), np.zeros((0, 3, 3)), "non-empty vector"),
+    ],
+)
+def test_a_mixture_that_is_not_one_is_refused_by_name(weights, means, covs, message):
+    with pytest.raises(ValueError, match=message):
+        MixturePrior(weights, means, covs)
+
+
+def test_mixture_samples_come_from_each_component_in_proportion_to_its_weight():
+    rng = np.random.default_rng(7)
+    prior = MixturePrior([1.0, 3.0], np.array([[-50.0, 0.0], [50.0, 0.0]]), np.stack([np.eye(2)] * 2))
+    draws = prior.sample(20000, rng)
+    assert np.mean(draws[:, 0] > 0) == pytest.approx(0.75, abs=0.02)
+
+
+def test_samples_of_a_singular_prior_conditioned_on_an_output_are_exact():
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0, 1, (6, 10))  # fewer images than inputs: a singular sample covariance
+    prior = GaussianPrior.fit(x, shrinkage=0.0)
+    layer = DenseInverse(rng.standard_normal((10, 3)), rng.uniform(-0.5, 0.5, 3), "sigmoid")
+    y = layer.forward(x[:2])
+    samples = layer.sample(y, 5, rng, prior=prior)
+    assert np.allclose(layer.forward(samples.reshape(-1, 10)), np.repeat(y, 5, axis=0), rtol=0, atol=1e-12)

@@ -8,12 +8,13 @@ Keras nor matplotlib.
 
 from nninv.activations import NotInvertibleError, get_activation, logit
 from nninv.inverse import DenseInverse, row_space_basis, row_space_projector
-from nninv.prior import GaussianPrior
+from nninv.prior import GaussianPrior, MixturePrior
 from nninv.sequential import SequentialPreimage, invert_sequential, layer_inverses, network_forward
 
 __all__ = [
     "DenseInverse",
     "GaussianPrior",
+    "MixturePrior",
     "NotInvertibleError",
     "SequentialPreimage",
     "get_activation",

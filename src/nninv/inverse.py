@@ -36,7 +36,7 @@ from scipy import linalg
 
 from nninv.activations import Activation, Softmax, get_activation, softmax_centring
 from nninv.checks import as_count, as_matrix, as_rows, as_tolerance, as_vector
-from nninv.prior import GaussianPrior
+from nninv.prior import GaussianPrior, MixturePrior
 
 RANGE_TOL = 1e-6
 """The default relative residual a preimage may have (see the module's last paragraph)."""
@@ -113,6 +113,7 @@ class DenseInverse:
         frobenius = s[0] * np.linalg.norm(s / s[0]) if s[0] > 0 else 0.0  # scaled: ||W||_F cannot overflow
         self._round_off = self.n_in * _EPS * frobenius
         self._gain_for: tuple[GaussianPrior, np.ndarray] | None = None
+        self._mixture_for: tuple[MixturePrior, dict[str, np.ndarray]] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -250,6 +251,31 @@ class DenseInverse:
         x = t @ self._pinv
         return self._checked(x, t, size, single, range_tol)
 
+    def _conditioning(self, cov: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+        """``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma`` (``r x n_in``) and the Cholesky factor of ``U_r^T Sigma U_r``.
+
+        ``Sigma`` may be singular (positive semi-definite) as long as
+        ``U_r^T Sigma U_r`` is not: otherwise the prior gives no spread along
+        some direction the layer sees, conditioning on the output is undefined,
+        and a ``ValueError`` says so.
+        """
+        sigma_u = cov @ self._U
+        if not self.rank:
+            return sigma_u.T, np.zeros((0, 0))
+        seen = self._U.T @ sigma_u
+        seen = (seen + seen.T) / 2
+        eigenvalues = np.linalg.eigvalsh(seen)
+        if not eigenvalues[0] > self.rank * _EPS * max(eigenvalues[-1], 0.0):
+            raise ValueError(
+                f"{what} gives (almost) no variance along the span of layer '{self.name}''s weights: "
+                f"U_r^T Sigma U_r has eigenvalues from {eigenvalues[0]:.3g} to {eigenvalues[-1]:.3g}, so "
+                "conditioning it on the layer's output is undefined; shrink its covariance towards the "
+                "identity (GaussianPrior.fit shrinks by default)"
+            )
+        cholesky = np.linalg.cholesky(seen)
+        gain = linalg.cho_solve((cholesky, True), sigma_u.T)
+        return gain, cholesky
+
     def _gain(self, prior: GaussianPrior) -> np.ndarray:
         """``[K; m - m U_r K]`` (``(r + 1) x n_in``), cached for the last prior used (priors are immutable).
 
@@ -257,14 +283,14 @@ class DenseInverse:
         mean in, so that a preimage is one matrix product ``[c, 1] @ gain``.
         """
         if not isinstance(prior, GaussianPrior):
+            hint = "; for a MixturePrior call mixture(y, prior)" if isinstance(prior, MixturePrior) else ""
             raise TypeError(
                 "prior must be a GaussianPrior (GaussianPrior.fit(x) or GaussianPrior(mean, cov)), "
-                f"got {type(prior).__name__}; for the least-norm preimage call min_norm(y)"
+                f"got {type(prior).__name__}{hint}; for the least-norm preimage call min_norm(y)"
             )
         if self._gain_for is None or self._gain_for[0] is not prior:
             prior.check_dim(self.n_in)
-            sigma_u = prior.cov @ self._U
-            gain = linalg.solve(self._U.T @ sigma_u, sigma_u.T, assume_a="pos") if self.rank else sigma_u.T
+            gain = self._conditioning(prior.cov, "the prior")[0]
             offset = prior.mean - (prior.mean @ self._U) @ gain
             self._gain_for = (prior, np.vstack([gain, offset]))
         return self._gain_for[1]
@@ -277,11 +303,112 @@ class DenseInverse:
         this is both the conditional mean and the point of the preimage set
         closest to ``m`` in the Mahalanobis distance of ``Sigma``. With
         ``Sigma = I`` it is the preimage closest to ``m``; with ``m = 0`` as
-        well, ``min_norm``.
+        well, ``min_norm``. ``Sigma`` may be singular, as a sample covariance
+        is, provided ``U_r^T Sigma U_r`` is invertible; then ``x - m`` lies in
+        the range of ``Sigma``. It equals ``nearest(y, m, prior)``.
         """
         gain = self._gain(prior)
         t, size, single = self._target(y)
         x = np.hstack([t @ self._V_scaled, np.ones((len(t), 1))]) @ gain
+        return self._checked(x, t, size, single, range_tol)
+
+    def nearest(self, y, reference, prior: GaussianPrior | None = None, *,
+                range_tol: float | None = RANGE_TOL) -> np.ndarray:
+        """The exact preimage closest to ``reference``: Euclidean, or in the metric of ``prior``'s covariance.
+
+        The orthogonal projection of ``r = reference`` onto the affine preimage
+        set ``{x : x U_r = c}``: ``x = r + (c - r U_r) U_r^T``. With a
+        :class:`GaussianPrior` the distance is the Mahalanobis distance
+        ``(x - r) Sigma^{-1} (x - r)^T`` and ``x = r + (c - r U_r) K`` with
+        ``K = (U_r^T Sigma U_r)^{-1} U_r^T Sigma``, as in :meth:`gaussian`
+        (which is ``nearest(y, m, prior)``); for a singular ``Sigma``, ``x - r``
+        lies in its range. ``reference`` is one input or one per output.
+        A point of the preimage set is its own nearest point. Verified like
+        ``min_norm``.
+        """
+        t, size, single = self._target(y)
+        c = t @ self._V_scaled
+        r = as_rows(reference, self.n_in, "reference")[0]
+        if len(r) not in (1, len(c)):
+            raise ValueError(f"reference must be one input or one per output ({len(c)} rows), got {len(r)} rows")
+        gain = self._U.T if prior is None else self._gain(prior)[:-1]
+        x = r + (c - r @ self._U) @ gain
+        return self._checked(x, t, size, single, range_tol)
+
+    def _mixture_gains(self, prior: MixturePrior) -> dict[str, np.ndarray]:
+        """Per component ``k``: ``K_k``, ``m_k - m_k U_r K_k``, ``m_k U_r``, and ``U_r^T Sigma_k U_r``'s Cholesky factor."""
+        if not isinstance(prior, MixturePrior):
+            raise TypeError(
+                f"prior must be a MixturePrior (MixturePrior(weights, means, covs)), got {type(prior).__name__}; "
+                "for a GaussianPrior call gaussian(y, prior)"
+            )
+        if self._mixture_for is None or self._mixture_for[0] is not prior:
+            prior.check_dim(self.n_in)
+            parts = {"gain": [], "offset": [], "centre": [], "cholesky": []}
+            for index, component in enumerate(prior.components):
+                gain, cholesky = self._conditioning(component.cov, f"mixture component {index}")
+                centre = component.mean @ self._U
+                parts["gain"].append(gain)
+                parts["offset"].append(component.mean - centre @ gain)
+                parts["centre"].append(centre)
+                parts["cholesky"].append(cholesky)
+            gains = {key: np.stack(value) for key, value in parts.items()}
+            # [K_k; m_k - m_k U_r K_k] for every k, stacked: a preimage is then one matrix product.
+            gains["stacked"] = np.concatenate([gains["gain"], gains["offset"][:, np.newaxis]], axis=1).reshape(
+                -1, self.n_in
+            )
+            self._mixture_for = (prior, gains)
+        return self._mixture_for[1]
+
+    def _mixture_posterior(self, c: np.ndarray, prior: MixturePrior, gains: dict) -> np.ndarray:
+        """``P(k | x U_r = c)`` per row of ``c`` and component: ``w_k N(c; m_k U_r, U_r^T Sigma_k U_r)``, normalised."""
+        log_p = np.empty((len(c), prior.n_components))
+        for k in range(prior.n_components):
+            cholesky = gains["cholesky"][k]
+            if self.rank:
+                whitened = linalg.solve_triangular(cholesky, (c - gains["centre"][k]).T, lower=True)
+                log_det = 2.0 * np.sum(np.log(np.diag(cholesky)))
+            else:
+                whitened, log_det = np.zeros((0, len(c))), 0.0
+            log_p[:, k] = np.log(prior.weights[k]) - 0.5 * log_det - 0.5 * np.sum(whitened**2, axis=0)
+        log_p -= log_p.max(axis=1, keepdims=True)
+        p = np.exp(log_p)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def mixture_posterior(self, y, prior: MixturePrior) -> np.ndarray:
+        """The probability of each component of ``prior`` given the output: shape ``(m, k)``, or ``(k,)``.
+
+        The constraint ``x U_r = c`` that ``y`` imposes has, under component
+        ``k``, the likelihood ``N(c; m_k U_r, U_r^T Sigma_k U_r)`` (a Gaussian
+        in ``rank`` dimensions); times ``w_k`` and normalised, this is
+        ``P(k | f(x) = y)``. Nothing but ``y`` is used.
+        """
+        gains = self._mixture_gains(prior)
+        t, _, single = self._target(y)
+        p = self._mixture_posterior(t @ self._V_scaled, prior, gains)
+        return p[0] if single else p
+
+    def mixture(self, y, prior: MixturePrior, *, range_tol: float | None = RANGE_TOL) -> np.ndarray:
+        """The conditional mean of a Gaussian mixture prior given the output: exact, and verified like ``min_norm``.
+
+        Given ``x U_r = c``, the mixture ``sum_k w_k N(m_k, Sigma_k)`` becomes
+        the mixture of its components' conditionals, with weights
+        ``P(k | c)`` (:meth:`mixture_posterior`). Its mean is
+        ``x = sum_k P(k | c) [m_k + (c - m_k U_r) K_k]`` with
+        ``K_k = (U_r^T Sigma_k U_r)^{-1} U_r^T Sigma_k``. Each bracket lies in
+        the affine preimage set ``{x : x U_r = c}`` and the weights sum to 1,
+        so ``x`` lies in it too: the preimage is exact in closed form. (It is
+        the mean, not the mode, of the conditioned mixture.)
+        """
+        gains = self._mixture_gains(prior)
+        t, size, single = self._target(y)
+        c = t @ self._V_scaled
+        p = self._mixture_posterior(c, prior, gains)
+        x = np.empty((len(c), self.n_in))
+        for rows in np.array_split(np.arange(len(c)), max(1, len(c) // 2048)):
+            extended = np.hstack([c[rows], np.ones((len(rows), 1))])  # [c, 1]
+            weighted = (p[rows, :, np.newaxis] * extended[:, np.newaxis, :]).reshape(len(rows), -1)
+            x[rows] = weighted @ gains["stacked"]  # sum_k P(k | c) [c, 1] [K_k; m_k - m_k U_r K_k]
         return self._checked(x, t, size, single, range_tol)
 
     def box_constrained(

@@ -3,7 +3,8 @@
 The question's networks are a single dense layer with a sigmoid, trained with
 binary cross-entropy and ``Adam(0.01)``: the classifier maps 784 pixels to 10
 class scores, the generator maps a one-hot label to 784 pixels. Chapter 5 adds
-span-regularised classifiers and deeper ones.
+the same layer trained with plain stochastic gradient descent, span-regularised
+classifiers and deeper ones.
 
 Each public trainer checks its arguments, then asks :func:`nninv_book.cache.trained`
 for the result of a *recipe* (a ``_recipe_*`` function below, which seeds
@@ -58,16 +59,32 @@ def one_hot(labels: np.ndarray, classes: int = 10) -> np.ndarray:
     return np.eye(classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
 
 
-def single_dense_layer(n_in: int, n_out: int, learning_rate: float, l2: float = 0.0) -> keras.Sequential:
-    """``sigmoid(x W + b)``, compiled with binary cross-entropy and Adam, as in the question.
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD}
+"""The optimisers a single dense layer can be trained with: Adam (the question's) and plain SGD (no momentum)."""
 
-    ``l2 > 0`` adds weight decay ``l2 * ||W||_F^2`` to the loss.
+
+def _check_optimizer(optimizer) -> None:
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)}, got {optimizer!r}")
+
+
+def single_dense_layer(
+    n_in: int, n_out: int, learning_rate: float, l2: float = 0.0, optimizer: str = "adam"
+) -> keras.Sequential:
+    """``sigmoid(x W + b)``, compiled with binary cross-entropy and, as in the question, Adam.
+
+    ``l2 > 0`` adds weight decay ``l2 * ||W||_F^2`` to the loss. ``optimizer="sgd"``
+    trains with plain stochastic gradient descent instead (no momentum), whose
+    every update of ``W`` is ``-learning_rate`` times the batch's gradient
+    ``X^T G``: a combination of the batch's inputs. The weights are created
+    before the optimiser, so one seed gives the same initial weights for both.
     """
+    _check_optimizer(optimizer)
     regulariser = keras.regularizers.L2(l2) if l2 else None
     model = keras.Sequential(
         [keras.Input((n_in,)), keras.layers.Dense(n_out, activation="sigmoid", kernel_regularizer=regulariser)]
     )
-    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(learning_rate))
+    model.compile(loss="binary_crossentropy", optimizer=OPTIMIZERS[optimizer](learning_rate))
     return model
 
 
@@ -88,9 +105,9 @@ class WeightHistory(keras.callbacks.Callback):
         self._record()
 
 
-def _recipe_single_dense_layer(inputs, targets, *, epochs, seed, batch_size, learning_rate, l2):
+def _recipe_single_dense_layer(inputs, targets, *, epochs, seed, batch_size, learning_rate, l2, optimizer):
     seed_everything(seed)
-    model = single_dense_layer(inputs.shape[1], targets.shape[1], learning_rate, l2)
+    model = single_dense_layer(inputs.shape[1], targets.shape[1], learning_rate, l2, optimizer)
     history = WeightHistory()
     model.fit(inputs, targets, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0, callbacks=[history])
     return model, history.kernels
@@ -105,16 +122,21 @@ def fit_single_dense_layer(
     batch_size: int = 128,
     learning_rate: float = 0.01,
     l2: float = 0.0,
+    optimizer: str = "adam",
 ) -> tuple[keras.Sequential, list[np.ndarray]]:
     """The question's layer for these shapes, trained with a fixed seed (cached).
 
-    Returns the model and its kernel ``W`` before training and after every
-    epoch (``epochs + 1`` float64 matrices).
+    ``optimizer`` is ``"adam"`` (the question's) or ``"sgd"`` (plain stochastic
+    gradient descent); one seed gives both the same initial weights. Returns
+    the model and its kernel ``W`` before training and after every epoch
+    (``epochs + 1`` float64 matrices).
     """
     _check_training(epochs, batch_size, learning_rate)
+    _check_optimizer(optimizer)
     return _cached(
         "_recipe_single_dense_layer", seed, inputs=_float32(inputs), targets=_float32(targets),
         epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate), l2=float(l2),
+        optimizer=str(optimizer),
     )
 
 
@@ -220,6 +242,73 @@ def train_span_regularised_classifier(
     return _cached(
         "_recipe_span_regularised_classifier", seed, images=_float32(images), targets=one_hot(labels),
         penalty=float(penalty), epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+    )[0]
+
+
+def _recipe_learned_decoder(codes, images, *, widths, epochs, seed, batch_size, learning_rate):
+    seed_everything(seed)
+    model = keras.Sequential(
+        [keras.Input((codes.shape[1],))]
+        + [keras.layers.Dense(width, activation="relu", name=f"hidden_{i}") for i, width in enumerate(widths, 1)]
+        + [keras.layers.Dense(images.shape[1], activation="sigmoid", name="image")]
+    )
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(learning_rate))
+    model.fit(codes, images, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    return model, None
+
+
+def train_learned_decoder(
+    codes: np.ndarray, images: np.ndarray, *, epochs: int, seed: int, widths=(256,),
+    batch_size: int = 128, learning_rate: float = 1e-3,
+) -> keras.Sequential:
+    """A learned inverse in the manner of Dosovitskiy and Brox (2016), trained with a fixed seed (cached).
+
+    A dense network from a network's outputs (``codes``, here the classifier's
+    pre-activations, one row per image) back to ``images`` in [0, 1]: ``widths``
+    hidden layers with ReLU, then a sigmoid layer of one unit per pixel,
+    trained with Adam to minimise the mean squared error to the images.
+    """
+    _check_training(epochs, batch_size, learning_rate)
+    if len(codes) != len(images):
+        raise ValueError(f"codes and images must have one row each per image, got {len(codes)} and {len(images)}")
+    return _cached(
+        "_recipe_learned_decoder", seed, codes=_float32(codes), images=_float32(images),
+        widths=tuple(int(width) for width in widths), epochs=int(epochs), batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+    )[0]
+
+
+def _recipe_autoencoder(images, *, code_size, epochs, seed, batch_size, learning_rate):
+    seed_everything(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((images.shape[1],)),
+            keras.layers.Dense(code_size, name="encoder"),
+            keras.layers.Dense(images.shape[1], activation="sigmoid", name="decoder"),
+        ]
+    )
+    model.compile(loss="mean_squared_error", optimizer=keras.optimizers.Adam(learning_rate))
+    model.fit(images, images, epochs=epochs, batch_size=batch_size, shuffle=True, verbose=0)
+    return model, None
+
+
+def train_autoencoder(
+    images: np.ndarray, *, epochs: int, seed: int, code_size: int = 10,
+    batch_size: int = 128, learning_rate: float = 1e-3,
+) -> keras.Sequential:
+    """An autoencoder ``784 -> code_size -> 784`` trained end to end with a fixed seed (cached).
+
+    The encoder is one dense layer with no activation, ``e(x) = x W_e + b_e``,
+    the decoder one dense layer with a sigmoid, ``d(c) = sigmoid(c W_d + b_d)``;
+    both are trained together with Adam to minimise the mean squared error of
+    ``d(e(x))`` to ``x``, the error PCA minimises among linear codes.
+    """
+    _check_training(epochs, batch_size, learning_rate)
+    if isinstance(code_size, bool) or int(code_size) != code_size or not 1 <= code_size < images.shape[1]:
+        raise ValueError(f"code_size must be a whole number between 1 and {images.shape[1] - 1}, got {code_size!r}")
+    return _cached(
+        "_recipe_autoencoder", seed, images=_float32(images), code_size=int(code_size), epochs=int(epochs),
+        batch_size=int(batch_size), learning_rate=float(learning_rate),
     )[0]
 
 

@@ -77,6 +77,7 @@ RULES: dict[str, Callable[[object], str | None]] = {
     "deep_epochs": _whole(1),
     "batch_size": _whole(1, N_TRAIN),
     "learning_rate": _number(0, open_low=True),
+    "sgd_learning_rate": _number(0, open_low=True),
     "deep_learning_rate": _number(0, open_low=True),
     "n_show": _whole(1, N_TEST),
     "n_noisy": _whole(1, N_TRAIN),
@@ -98,6 +99,11 @@ RULES: dict[str, Callable[[object], str | None]] = {
     "penalties": _list_of(_number(0)),
     "chosen_penalty": _number(0),
     "leaky_slope": _number(0, open_low=True, high=1),
+    "inversion_score": _number(0, open_low=True, high=1),
+    # Chapter 6
+    "decoder_epochs": _whole(1),
+    "autoencoder_epochs": _whole(1),
+    "clusters_per_class": _whole(1, 100),
 }
 """Per parameter name, a rule returning what is wrong with a value, or None."""
 
