@@ -32,3 +32,8 @@ def test_chapter_1_span_of_W_holds_little_energy_so_pinv_misses_the_digit(chapte
 
 def test_chapter_1_float64_outputs_never_saturate(chapter_1):
     assert chapter_1["float64_saturated_count"] == 0
+
+
+def test_chapter_1_preimages_are_largest_on_rarely_inked_pixels(chapter_1):
+    assert 0 < chapter_1["rare_pixel_share"] < chapter_1["extremes_on_rare"]
+    assert chapter_1["rare_ink_threshold"] == 0.05

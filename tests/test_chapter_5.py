@@ -11,18 +11,83 @@ def chapter_5(book):
     return glued_values(executed(book, "05_open_questions"))
 
 
+# 1. Do trained weights hold real examples in their row space?
+
+
+def test_chapter_5_training_moves_span_of_W_towards_the_data_most_with_sgd(chapter_5):
+    assert chapter_5["init_row_space_energy_fraction"] < chapter_5["trained_row_space_energy_fraction"]
+    assert chapter_5["trained_row_space_energy_fraction"] < chapter_5["sgd_row_space_energy_fraction"]
+    assert chapter_5["sgd_row_space_energy_fraction"] < chapter_5["pca10_energy_fraction"]
+
+
+def test_chapter_5_no_training_image_lies_in_the_span_of_W(chapter_5):
+    assert chapter_5["trained_nearest_distance"] > 0.1
+    assert chapter_5["sgd_nearest_distance"] > 0.1
+
+
+# 2. Under what conditions? The optimiser and weight decay.
+
+
+def test_chapter_5_pixels_split_into_never_rarely_and_commonly_inked(chapter_5):
+    assert chapter_5["n_never_inked"] + chapter_5["n_inked"] == chapter_5["n_pixels"] == 784
+    assert chapter_5["n_rarely_inked"] + chapter_5["n_commonly_inked"] == chapter_5["n_inked"]
+    assert chapter_5["training_span_dimension"] <= chapter_5["n_inked"]
+
+
+def test_chapter_5_sgd_leaves_W_outside_the_span_of_the_training_images_at_its_start(chapter_5):
+    assert chapter_5["sgd_outside_span_change"] < chapter_5["float32_round_off"]
+    assert chapter_5["adam_outside_span_change"] > 100 * chapter_5["sgd_outside_span_change"]
+    assert chapter_5["never_inked_max_change"] == 0
+
+
+def test_chapter_5_adam_gives_rarely_inked_pixels_large_weights_and_sgd_does_not(chapter_5):
+    assert chapter_5["rare_pixel_weight_ratio_adam"] > 1 > chapter_5["rare_pixel_weight_ratio_sgd"]
+    assert chapter_5["rare_pixel_step_ratio_sgd"] < 1 < chapter_5["rare_pixel_step_ratio_adam"]
+
+
+def test_chapter_5_adam_preimages_peak_on_rarely_inked_pixels_and_sgd_preimages_do_not(chapter_5):
+    assert chapter_5["extremes_on_rare_adam"] > chapter_5["rare_pixel_share"] > chapter_5["extremes_on_rare_sgd"]
+
+
+def test_chapter_5_weight_decay_raises_the_share_and_shrinks_rare_pixels_weights(chapter_5):
+    assert chapter_5["strongest_decay_energy"] > chapter_5["trained_row_space_energy_fraction"]
+    assert chapter_5["rare_pixel_weight_ratio_decay"] < chapter_5["rare_pixel_weight_ratio_adam"]
+
+
+# 3. Are the examples represented in the row space?
+
+
+@pytest.mark.parametrize("optimiser", ["adam", "sgd"])
+def test_chapter_5_examples_are_represented_as_classes_not_as_individuals(chapter_5, optimiser):
+    assert chapter_5[f"{optimiser}_train_over_test"] == pytest.approx(1, abs=0.1)
+    assert chapter_5[f"{optimiser}_between_energy_in_span"] > chapter_5[f"{optimiser}_train_energy_in_span"]
+    assert chapter_5[f"{optimiser}_between_energy_in_span"] > chapter_5[f"{optimiser}_test_energy_in_span"]
+
+
+# 4. Can a network be regularised to admit an inverse?
+
+
+def test_chapter_5_span_penalty_lowers_the_reconstruction_error_at_a_cost_in_accuracy(chapter_5):
+    assert chapter_5["regularised_pinv_rel_error"] < chapter_5["unregularised_pinv_rel_error"] - 0.1
+    assert chapter_5["regularised_test_accuracy"] < chapter_5["unregularised_test_accuracy"]
+
+
 def test_chapter_5_square_leaky_relu_network_inverts_exactly(chapter_5):
     assert chapter_5["leaky_deep_inversion_max_rel_error"] < 1e-8
     assert chapter_5["leaky_deep_output_max_abs_error"] < 1e-9
 
 
-def test_chapter_5_relu_collision_is_real(chapter_5):
-    assert chapter_5["relu_collision_input_distance"] > 1e-3 * chapter_5["relu_collision_input_norm"]
+def test_chapter_5_relu_collision_is_visibly_different_with_the_same_activity(chapter_5):
+    assert chapter_5["relu_collision_input_distance"] >= 0.3 * chapter_5["relu_collision_input_norm"]
+    assert chapter_5["relu_collision_relative_distance"] == pytest.approx(
+        chapter_5["relu_collision_input_distance"] / chapter_5["relu_collision_input_norm"]
+    )
     assert chapter_5["relu_collision_output_distance"] < 1e-9
+    assert chapter_5["relu_active_units"] + chapter_5["relu_inactive_units"] == 784
+    assert chapter_5["relu_collision_target_label"] != chapter_5["relu_collision_digit_label"]
 
 
-def test_chapter_5_span_penalty_lowers_the_reconstruction_error(chapter_5):
-    assert chapter_5["regularised_pinv_rel_error"] < chapter_5["unregularised_pinv_rel_error"] - 0.1
+# 5. When is invertibility useful?
 
 
 def test_chapter_5_null_space_perturbation_leaves_the_outputs_unchanged(chapter_5):
@@ -31,6 +96,26 @@ def test_chapter_5_null_space_perturbation_leaves_the_outputs_unchanged(chapter_
     assert chapter_5["adversarial_class"] != chapter_5["digit_class"]
 
 
-def test_chapter_5_training_moves_span_of_W_off_its_random_start(chapter_5):
-    assert chapter_5["init_row_space_energy_fraction"] < chapter_5["peak_row_space_energy_fraction"]
-    assert chapter_5["strongest_decay_energy"] > chapter_5["trained_row_space_energy_fraction"]
+def test_chapter_5_closed_form_model_inversion_is_exact_and_faster_than_miface(chapter_5):
+    assert chapter_5["model_inversion_output_max_abs_error"] < 1e-9
+    assert chapter_5["closed_form_model_inversion_seconds"] < chapter_5["art_miface_seconds"]
+    assert chapter_5["art_miface_min_score"] >= chapter_5["inversion_score"]
+
+
+def test_chapter_5_the_judge_reports_on_both_attacks_and_recognises_the_class_means(chapter_5):
+    assert 0 <= chapter_5["closed_form_model_inversion_recognised"] <= 10
+    assert 0 <= chapter_5["art_miface_recognised"] <= 10
+    assert chapter_5["class_means_recognised"] >= 9
+    assert chapter_5["art_miface_mean_pixel"] < chapter_5["test_digit_mean_pixel"]
+
+
+def test_chapter_5_verdict_on_surer_outputs_matches_the_judges_counts(chapter_5):
+    counts = [chapter_5["closed_form_model_inversion_recognised"]]
+    counts += [int(count) for count in chapter_5["surer_recognised"].split(", ")]
+    if "more recognisable" in chapter_5["surer_verdict"]:
+        assert counts == sorted(counts) and counts[-1] > counts[0]
+    assert str(max(counts)) in chapter_5["model_inversion_verdict"]
+
+
+def test_chapter_5_relu_collision_moves_towards_the_digit_aimed_at(chapter_5):
+    assert chapter_5["relu_collision_target_distance"] < chapter_5["relu_collision_digit_target_distance"]
