@@ -19,7 +19,12 @@ PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell python$(v) -c 'im
 PARAMS ?=
 # The repository the book is published from, for its Binder and header buttons.
 REPOSITORY ?= $(shell git remote get-url origin 2>/dev/null)
-# Both reach recipes as environment variables, quoted, never as shell text.
+# Both are taken literally (make expands nothing in them) and reach recipes as
+# environment variables, quoted, never as shell text.
+override PARAMS := $(value PARAMS)
+ifneq ($(filter command line environment,$(origin REPOSITORY)),)
+override REPOSITORY := $(value REPOSITORY)
+endif
 export PARAMS REPOSITORY
 
 VENV := .venv

@@ -153,9 +153,10 @@ def test_a_value_that_makes_no_sense_is_refused_before_any_chapter_runs(tiny):
 
 
 @pytest.mark.parametrize("variable", ["params", "repository"])
-def test_no_value_of_params_or_repository_reaches_a_shell(tiny, tmp_path, variable):
+@pytest.mark.parametrize("attack", ["x'; touch {planted}; echo '", "x$(shell touch {planted})"])
+def test_no_value_of_params_or_repository_reaches_a_shell(tiny, tmp_path, variable, attack):
     planted = tmp_path / "planted"
-    value = f"x'; touch {planted}; echo '"
+    value = attack.format(planted=planted)
     result = make(tiny, **{variable: value})
     assert not planted.exists()
     remembered = tiny.parent / "out" / "_build" / ("params" if variable == "params" else "repository")

@@ -330,3 +330,11 @@ def test_training_split_gives_two_disjoint_parts_that_cover_the_set_the_same_way
     assert np.array_equal(fit, again[0]) and np.array_equal(reference, again[1])
     with pytest.raises(ValueError, match="reference_size must be a whole number between 1 and 99"):
         data.training_split(100, 100, seed=0)
+
+
+def test_the_digest_path_may_be_text_and_a_folder_in_its_place_is_refused_by_name(tmp_path):
+    digest = tmp_path / "mnist.sha256"
+    digest.write_text("0" * 64 + "  mnist.npz\n")
+    assert data.expected_digest(str(digest)) == "0" * 64
+    with pytest.raises(data.DataIntegrityError, match="is a folder, not a file"):
+        data.expected_digest(tmp_path)

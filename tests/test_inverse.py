@@ -609,3 +609,35 @@ def test_a_layer_that_sees_nothing_leaves_the_mixture_as_it_was():
     y = layer.forward(np.zeros(3))
     assert np.allclose(layer.mixture_posterior(y, prior), [0.25, 0.75])
     assert np.allclose(layer.mixture(y, prior), [0.25, 0.75, 0.0])
+
+
+def test_a_preimage_float64_cannot_reproduce_to_working_precision_is_refused_not_called_exact():
+    rng = np.random.default_rng(0)
+    U, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    V, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    layer = DenseInverse(U @ np.diag([1, 1e-4, 1e-9, 1e-14]) @ V.T, np.zeros(4), "linear")
+    y = rng.standard_normal(4)
+    with pytest.raises(ValueError, match="loses its preimage to round-off"):
+        layer.min_norm(y)
+    x = layer.min_norm(y, range_tol=None)
+    assert np.max(np.abs(layer.forward(x) - y)) > 1e-8  # what the refusal protected against
+
+
+def test_the_layer_keeps_its_own_read_only_copy_of_the_weights():
+    rng = np.random.default_rng(1)
+    W, b = rng.standard_normal((6, 3)), rng.standard_normal(3)
+    layer = DenseInverse(W, b, "softmax")
+    y = layer.forward(rng.standard_normal((2, 6)))
+    W *= 2
+    b[:] = 5.0
+    assert np.max(np.abs(layer.forward(layer.min_norm(y)) - y)) < 1e-12
+    with pytest.raises(ValueError, match="read-only"):
+        layer.W[0, 0] = 1.0
+
+
+def test_complex_weights_and_a_non_numeric_box_bound_are_refused_by_name():
+    with pytest.raises(ValueError, match="weights W is complex"):
+        DenseInverse(np.ones((3, 2)) + 1j, np.zeros(2))
+    layer = DenseInverse(np.eye(3)[:, :2], np.zeros(2), "sigmoid")
+    with pytest.raises(ValueError, match="lower bound must be a number"):
+        layer.box_constrained(np.full(2, 0.5), np.full(3, 0.5), lower="0")

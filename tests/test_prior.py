@@ -159,3 +159,10 @@ def test_samples_of_a_singular_prior_conditioned_on_an_output_are_exact():
     y = layer.forward(x[:2])
     samples = layer.sample(y, 5, rng, prior=prior)
     assert np.allclose(layer.forward(samples.reshape(-1, 10)), np.repeat(y, 5, axis=0), rtol=0, atol=1e-12)
+
+
+def test_huge_mixture_weights_are_normalised_without_overflow():
+    from nninv import MixturePrior
+
+    prior = MixturePrior([1e308, 1e308], np.zeros((2, 3)), np.stack([np.eye(3)] * 2))
+    assert np.allclose(prior.weights, [0.5, 0.5])

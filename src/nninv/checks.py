@@ -8,7 +8,9 @@ import numpy as np
 
 
 def as_float_array(value, name: str) -> np.ndarray:
-    """``value`` as a float64 array, refusing anything non-numeric, NaN or infinite."""
+    """``value`` as a float64 array, refusing anything non-numeric, complex, NaN or infinite."""
+    if np.iscomplexobj(value):
+        raise ValueError(f"{name} is complex; pass real numbers (its real part, if that is what you mean)")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:

@@ -42,6 +42,13 @@ RANGE_TOL = 1e-6
 """The default relative residual a preimage may have (see the module's last paragraph)."""
 
 _EPS = np.finfo(np.float64).eps
+_SQRT_EPS = float(np.sqrt(_EPS))
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    copy = np.array(array, dtype=np.float64)
+    copy.flags.writeable = False
+    return copy
 
 
 def _svd(W: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -93,9 +100,10 @@ class DenseInverse:
     """
 
     def __init__(self, W, b, activation: str | Activation = "sigmoid", *, name: str = "layer"):
-        self.W = as_matrix(W, f"{name} weights W")
+        # Read-only copies: a caller changing its own arrays later cannot make the factorisation stale.
+        self.W = _read_only(as_matrix(W, f"{name} weights W"))
         self.n_in, self.n_out = self.W.shape
-        self.b = as_vector(b, self.n_out, f"{name} bias b")
+        self.b = _read_only(as_vector(b, self.n_out, f"{name} bias b"))
         self.activation = get_activation(activation)
         self.name = name
         if isinstance(self.activation, Softmax):
@@ -202,7 +210,10 @@ class DenseInverse:
         if range_tol is None:
             return residual, np.zeros(residual.shape, dtype=bool)
         range_tol = as_tolerance(range_tol, "range_tol", zero_allowed=True)
-        allowed = range_tol * size[expand] + self._round_off * np.linalg.norm(x, axis=-1)
+        # The round-off of computing x W itself, but never more than sqrt(eps) of the target's size:
+        # an x so large that float64 cannot reproduce y to that is refused, not called exact.
+        round_off = np.minimum(self._round_off * np.linalg.norm(x, axis=-1), _SQRT_EPS * size[expand])
+        allowed = range_tol * size[expand] + round_off
         return residual, ~(np.isfinite(miss) & (miss <= allowed))
 
     def _checked(self, x: np.ndarray, t, size, single: bool, range_tol: float | None) -> np.ndarray:
@@ -437,6 +448,9 @@ class DenseInverse:
         """
         tol = as_tolerance(tol, "tol", zero_allowed=False)
         max_iter = as_count(max_iter, "max_iter")
+        for bound, name in ((lower, "lower"), (upper, "upper")):
+            if isinstance(bound, bool) or not isinstance(bound, (int, float, np.number)) or np.isnan(bound):
+                raise ValueError(f"the box's {name} bound must be a number, got {bound!r}")
         if not lower < upper:
             raise ValueError(f"the box needs lower < upper, got [{lower}, {upper}]")
         t, size, single = self._target(y)

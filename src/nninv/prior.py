@@ -199,7 +199,8 @@ class MixturePrior:
             raise ValueError(f"mixture covariances must have shape ({k}, {d}, {d}), got {covs.shape}")
         if np.any(weights <= 0):
             raise ValueError("mixture weights must all be > 0; drop a component instead of giving it weight 0")
-        self._weights = _frozen(weights / weights.sum())
+        scaled = weights / weights.max()  # first, so that the sum cannot overflow
+        self._weights = _frozen(scaled / scaled.sum())
         components = []
         for index in range(k):
             try:

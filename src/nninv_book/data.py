@@ -87,10 +87,13 @@ def content_digest(arrays: dict[str, np.ndarray]) -> str:
 def expected_digest(digest_path: Path = DIGEST_PATH) -> str:
     """The SHA-256 that begins ``digest_path``; a missing, empty or damaged file is refused."""
     restore = "it is part of the repository: restore it with `git checkout data/mnist.sha256`"
+    digest_path = Path(digest_path)
     try:
         words = digest_path.read_text(errors="replace").split()
     except FileNotFoundError:
         raise DataIntegrityError(f"the recorded digest file {digest_path} is missing; {restore}") from None
+    except IsADirectoryError:
+        raise DataIntegrityError(f"the recorded digest file {digest_path} is a folder, not a file; {restore}") from None
     if not words or not re.fullmatch("[0-9a-f]{64}", words[0]):
         raise DataIntegrityError(f"the recorded digest file {digest_path} is empty or holds no SHA-256 digest; {restore}")
     return words[0]

@@ -71,7 +71,7 @@ def _list_of(rule: Callable[[object], str | None]) -> Callable[[object], str | N
 
 
 RULES: dict[str, Callable[[object], str | None]] = {
-    "seed": _whole(0),
+    "seed": _whole(0, 2**32 - 1),  # numpy's and TensorFlow's seeds
     "epochs": _whole(1),
     "sweep_epochs": _whole(1),
     "deep_epochs": _whole(1),
@@ -104,6 +104,10 @@ RULES: dict[str, Callable[[object], str | None]] = {
     "decoder_epochs": _whole(1),
     "autoencoder_epochs": _whole(1),
     "clusters_per_class": _whole(1, 100),
+    # Chapter 7
+    "relu_inputs": _whole(2, 200),
+    "relu_expansions": _list_of(_number(0, open_low=True, high=100)),
+    "relu_trials": _whole(1, 1000),
 }
 """Per parameter name, a rule returning what is wrong with a value, or None."""
 
@@ -115,6 +119,9 @@ RELATIONS: list[tuple[tuple[str, ...], Callable[..., bool], str]] = [
      "chosen_penalty must be one of penalties"),
     (("penalties",), lambda penalties: 0.0 in penalties, "penalties must include 0.0, the unregularised baseline"),
     (("weight_decays",), lambda decays: 0.0 in decays, "weight_decays must include 0.0, the plain training"),
+    # Chapter 7
+    (("relu_expansions",), lambda expansions: max(expansions) >= 4,
+     "relu_expansions must reach 4, a width at which a random ReLU layer recovers its inputs"),
 ]
 """Conditions between parameters of one chapter, checked when all their names are present."""
 
