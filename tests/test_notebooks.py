@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from nninv_book.notebooks import execution_differences, glued_values  # noqa: E402
+from nninv_book.notebooks import GluedFigure, execution_differences, glued_values  # noqa: E402
 
 
 def png(value: float) -> str:
@@ -18,13 +18,13 @@ def png(value: float) -> str:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     plt.close(figure)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return GluedFigure(base64.b64encode(buffer.getvalue()).decode())
 
 
 def notebook(path, **glued):
     outputs = []
     for name, value in glued.items():
-        key = "image/png" if isinstance(value, str) and len(value) > 200 else "text/plain"
+        key = "image/png" if isinstance(value, GluedFigure) else "text/plain"
         text = value if key == "image/png" else repr(value)
         outputs.append({
             "output_type": "display_data",
@@ -78,3 +78,13 @@ def test_injected_parameters_are_hidden_where_the_page_hides_its_own(tmp_path):
 
     assert notebook(["parameters", "remove-cell"]) == ["injected-parameters", "remove-cell"]
     assert notebook(["parameters"]) == ["injected-parameters"]
+
+
+def test_long_glued_text_is_compared_as_text_not_as_a_figure(tmp_path):
+    sentence = "a generated sentence " * 20
+    for folder, value in (("first", sentence), ("second", sentence + "changed")):
+        (tmp_path / folder).mkdir()
+        notebook(tmp_path / folder / "chapter.ipynb", wording=value)
+    assert execution_differences(tmp_path / "first", tmp_path / "second") == [
+        f"chapter.ipynb: 'wording' is {sentence!r} in one execution and {sentence + 'changed'!r} in the other"
+    ]
