@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nninv import DenseInverse, GaussianPrior, NotInvertibleError, invert_sequential, layer_inverses, network_forward
+from nninv import (
+    DenseInverse,
+    GaussianPrior,
+    NotInvertibleError,
+    invert_sequential,
+    layer_inverses,
+    most_probable_preimage,
+    network_forward,
+)
 from nninv.activations import LeakyReLU
 
 
@@ -75,8 +83,52 @@ def test_method_must_be_known_and_gaussian_needs_a_prior():
     layers = square_stack(np.random.default_rng(2), 3, ["tanh"])
     with pytest.raises(ValueError, match="method must be one of"):
         invert_sequential(layers, [0.1, 0.2, 0.3], method="magic")
-    with pytest.raises(ValueError, match="needs prior="):
-        invert_sequential(layers, [0.1, 0.2, 0.3], method="gaussian")
+    for method in ("gaussian", "layerwise_gaussian"):
+        with pytest.raises(ValueError, match="needs prior="):
+            invert_sequential(layers, [0.1, 0.2, 0.3], method=method)
+
+
+def contracting_stack(rng):
+    """12 -> 6 -> 2 with a contracting Leaky ReLU hidden layer: the hidden activities are a choice too."""
+    return [
+        DenseInverse(rng.standard_normal((12, 6)) / 3, rng.uniform(-0.1, 0.1, 6), LeakyReLU(0.1), name="hidden"),
+        DenseInverse(rng.standard_normal((6, 2)) / 2, rng.uniform(-0.1, 0.1, 2), "sigmoid", name="scores"),
+    ]
+
+
+def test_with_a_prior_the_default_is_the_most_probable_preimage_through_every_layer():
+    rng = np.random.default_rng(8)
+    layers = contracting_stack(rng)
+    prior = GaussianPrior.fit(rng.uniform(0, 1, (100, 12)))
+    y = network_forward(layers, rng.uniform(0, 1, (5, 12)))
+    assert invert_sequential(layers, y).search is None  # without a prior: least norm, as before
+    default = invert_sequential(layers, y, prior=prior)
+    direct = most_probable_preimage(layers, y, prior)
+    assert np.allclose(default.x, direct.x) and default.search is not None
+    layerwise = invert_sequential(layers, y, method="layerwise_gaussian", prior=prior)
+    assert np.allclose(layerwise.x, layers[0].gaussian(layers[1].min_norm(y), prior))
+    for preimage in (default, layerwise):
+        assert preimage.output_max_abs_error < 1e-12
+    centred = [p.x - prior.mean for p in (default, layerwise)]
+    density = [np.sum(c * np.linalg.solve(prior.cov, c.T).T, axis=1) for c in centred]
+    assert np.all(density[0] <= density[1] + 1e-9)  # never less probable than the prior at the input alone
+
+
+def test_keras_network_with_contracting_hidden_layers_is_inverted_with_a_prior_and_checked_on_the_model():
+    model = keras_model(
+        keras.layers.Dense(5, activation="tanh"),
+        keras.layers.Dense(4),
+        keras.layers.LeakyReLU(negative_slope=0.2),
+        keras.layers.Dense(2, activation="sigmoid"),
+        inputs=9,
+    )
+    rng = np.random.default_rng(9)
+    prior = GaussianPrior.fit(rng.uniform(0, 1, (200, 9)))
+    y = network_forward(layer_inverses(model), rng.uniform(0, 1, (4, 9)))
+    preimage = invert_sequential(model, y, prior=prior)
+    assert preimage.search is not None and preimage.search.objective.shape == (4,)
+    assert preimage.output_max_abs_error < 1e-12
+    assert preimage.model_output_max_abs_error < 1e-5
 
 
 def test_domain_errors_name_the_layer_that_failed():

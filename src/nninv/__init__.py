@@ -7,8 +7,10 @@ Keras nor matplotlib.
 """
 
 from nninv.activations import NotInvertibleError, get_activation, logit
+from nninv.deep import ProbablePreimage, most_probable_preimage
 from nninv.inverse import DenseInverse, row_space_basis, row_space_projector
 from nninv.prior import GaussianPrior, MixturePrior
+from nninv.relu import ReluPreimage, relu_preimage
 from nninv.sequential import SequentialPreimage, invert_sequential, layer_inverses, network_forward
 
 __all__ = [
@@ -16,12 +18,16 @@ __all__ = [
     "GaussianPrior",
     "MixturePrior",
     "NotInvertibleError",
+    "ProbablePreimage",
+    "ReluPreimage",
     "SequentialPreimage",
     "get_activation",
     "invert_sequential",
     "layer_inverses",
     "logit",
+    "most_probable_preimage",
     "network_forward",
+    "relu_preimage",
     "row_space_basis",
     "row_space_projector",
 ]

@@ -8,6 +8,12 @@ expanding layer (``n_out > n_in``) reaches only an ``n_in``-dimensional part of
 its output space: it is solved by least squares, and a ``y`` that the network
 cannot produce is refused unless the caller accepts the residual.
 
+With a prior over the input, ``method="gaussian"`` returns the most probable
+exact preimage of the whole network: where a hidden layer contracts too, the
+hidden activities are chosen for the prior as well (:mod:`nninv.deep`), not
+by least norm; ``method="layerwise_gaussian"`` applies the prior at the input
+layer only.
+
 A Keras model is read only where its computation is certain: a
 ``keras.Sequential`` applies its layers in order, and a functional model is
 accepted when it is one chain (one input, one output, every operation applied
@@ -25,10 +31,11 @@ import numpy as np
 
 from nninv.activations import Activation, LeakyReLU, Linear, NotInvertibleError, Softmax, get_activation
 from nninv.checks import as_rows
+from nninv.deep import ProbablePreimage, most_probable_preimage
 from nninv.inverse import RANGE_TOL, DenseInverse
 from nninv.prior import GaussianPrior
 
-METHODS = ("min_norm", "gaussian")
+METHODS = ("min_norm", "gaussian", "layerwise_gaussian")
 
 
 def _keras_activation(activation, layer_name: str) -> Activation:
@@ -170,12 +177,15 @@ class SequentialPreimage:
     with the Keras model itself in its own precision (``None`` for a list of
     layers). ``range_residuals`` gives, for each layer solved by least squares,
     the largest relative residual (0 when that layer's output was reachable).
+    ``search`` is the record of :func:`nninv.deep.most_probable_preimage`
+    when ``method="gaussian"`` chose hidden activities (``None`` otherwise).
     """
 
     x: np.ndarray
     output_max_abs_error: float
     range_residuals: dict[str, float]
     model_output_max_abs_error: float | None = None
+    search: ProbablePreimage | None = None
 
 
 def network_forward(layers: list[DenseInverse], x) -> np.ndarray:
@@ -258,7 +268,7 @@ def _model_output(model, layers: list[DenseInverse], x: np.ndarray, output: np.n
 def invert_sequential(
     model,
     y,
-    method: str = "min_norm",
+    method: str | None = None,
     prior: GaussianPrior | None = None,
     range_tol: float | None = RANGE_TOL,
 ) -> SequentialPreimage:
@@ -270,25 +280,45 @@ def invert_sequential(
     cannot produce, or a preimage lost to round-off, raises a ``ValueError``
     naming that layer; ``range_tol=None`` accepts least-squares preimages. The
     preimage of the whole network is verified the same way on the last layer.
-    The input layer uses ``method``: ``"min_norm"`` (the pseudo-inverse) or
-    ``"gaussian"`` (most probable under ``prior``, a prior over the network's
-    input); inner layers with several preimages take the least-norm one.
+
+    ``method`` chooses among the preimages:
+
+    * ``"min_norm"`` (the default without a prior): the least-norm preimage
+      of every layer (the pseudo-inverse);
+    * ``"gaussian"`` (the default with ``prior``): the most probable exact
+      preimage under ``prior``, a Gaussian over the network's input. When some
+      layer after the first contracts, the hidden activities are chosen for
+      the prior too, by :func:`nninv.deep.most_probable_preimage` with its
+      defaults (every layer but the last must then have full column rank);
+      otherwise the input layer's :meth:`DenseInverse.gaussian` is the answer;
+    * ``"layerwise_gaussian"``: the prior at the input layer only, the
+      least-norm preimage in every other layer.
     """
+    if method is None:
+        method = "min_norm" if prior is None else "gaussian"
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if method == "gaussian" and prior is None:
-        raise ValueError("method='gaussian' needs prior=GaussianPrior(...) over the network's input")
+    if method != "min_norm" and prior is None:
+        raise ValueError(f"method={method!r} needs prior=GaussianPrior(...) over the network's input")
     layers = _layer_stack(model)
     y_rows, single = as_rows(y, layers[-1].n_out, "network output y")
-    h = y_rows
     residuals: dict[str, float] = {}
-    for position, layer in reversed(list(enumerate(layers))):
-        if layer.rank < layer.n_out:
-            residuals[layer.name] = float(np.max(layer.range_residual(h)))
-        if position == 0 and method == "gaussian":
-            h = layer.gaussian(h, prior, range_tol=range_tol)
-        else:
-            h = layer.min_norm(h, range_tol=range_tol)
+    search = None
+    if method == "gaussian" and any(layer.rank < layer.n_in for layer in layers[1:]):
+        last = layers[-1]
+        if last.rank < last.n_out:
+            residuals[last.name] = float(np.max(last.range_residual(y_rows)))
+        search = most_probable_preimage(layers, y_rows, prior, range_tol=range_tol)
+        h = search.x
+    else:
+        h = y_rows
+        for position, layer in reversed(list(enumerate(layers))):
+            if layer.rank < layer.n_out:
+                residuals[layer.name] = float(np.max(layer.range_residual(h)))
+            if position == 0 and method != "min_norm":
+                h = layer.gaussian(h, prior, range_tol=range_tol)
+            else:
+                h = layer.min_norm(h, range_tol=range_tol)
     hidden = network_forward(layers[:-1], h)
     try:
         layers[-1].verify(hidden, y_rows, range_tol)
@@ -302,4 +332,4 @@ def invert_sequential(
     if not isinstance(model, (list, tuple)):
         model_error = float(np.max(np.abs(_model_output(model, layers, h, output) - y_rows)))
     error = float(np.max(np.abs(output - y_rows)))
-    return SequentialPreimage(h[0] if single else h, error, residuals, model_error)
+    return SequentialPreimage(h[0] if single else h, error, residuals, model_error, search)

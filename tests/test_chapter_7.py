@@ -1,0 +1,82 @@
+"""Claims of Chapter 7, deep networks, checked on its execution with small parameters."""
+
+import pytest
+from conftest import executed
+
+from nninv_book.notebooks import glued_values
+
+NETWORKS = ("", "_deeper", "_tanh")  # 784 -> 128 -> 10 and 784 -> 256 -> 64 -> 10 (Leaky ReLU), then tanh
+LEAKY = ("", "_deeper")
+
+
+@pytest.fixture(scope="module")
+def chapter_7(book):
+    return glued_values(executed(book, "07_deep_networks"))
+
+
+def test_chapter_7_every_contracting_network_is_inverted_exactly(chapter_7):
+    for network in NETWORKS:
+        assert chapter_7[f"deep_output_max_abs_error{network}"] <= 1e-9
+    assert chapter_7["deep_output_max_abs_error_all"] <= 1e-9
+    assert chapter_7["keras_output_max_abs_error"] < 1e-5  # the float32 Keras model itself agrees
+
+
+def test_chapter_7_networks_classify_well_enough_to_be_worth_inverting(chapter_7):
+    for network in NETWORKS:
+        assert chapter_7[f"deep_test_accuracy{network}"] > 0.85
+
+
+def test_chapter_7_least_norm_chooses_hidden_activities_no_digit_produces(chapter_7):
+    assert chapter_7["negative_positive_ratio_least_norm"] > 3 * chapter_7["negative_positive_ratio_real"]
+    assert chapter_7["negative_energy_least_norm"] > chapter_7["negative_energy_real"]
+    assert chapter_7["preactivation_norm_ratio"] > 1
+    assert chapter_7["prior_distance_least_norm"] > 3 * chapter_7["prior_distance_real"]
+
+
+def test_chapter_7_the_most_probable_activities_are_like_a_digits_and_more_probable(chapter_7):
+    ratio, real = chapter_7["negative_positive_ratio_most_probable"], chapter_7["negative_positive_ratio_real"]
+    assert ratio < 2 * real
+    assert chapter_7["prior_distance_most_probable"] < chapter_7["prior_distance_real"]
+
+
+def test_chapter_7_choosing_the_hidden_activities_by_least_norm_gives_unrecognisable_preimages(chapter_7):
+    for network in LEAKY:
+        assert chapter_7[f"recognised_deep_min_norm{network}"] < 0.5
+        assert chapter_7[f"recognised_deep_layerwise_gaussian{network}"] < 0.5
+        assert chapter_7[f"rel_error_deep_min_norm{network}"] > 1
+
+
+def test_chapter_7_the_most_probable_exact_preimage_looks_like_the_digit(chapter_7):
+    for network in NETWORKS:
+        assert chapter_7[f"recognised_deep_prior{network}"] >= 0.85
+        assert chapter_7[f"recognised_deep_pooled_prior{network}"] >= 0.7  # the library's default with a prior
+        assert chapter_7[f"rel_error_deep_prior{network}"] < 1
+    for network in LEAKY:
+        baseline = max(chapter_7[f"recognised_deep_min_norm{network}"],
+                       chapter_7[f"recognised_deep_layerwise_gaussian{network}"])
+        assert chapter_7[f"recognised_deep_prior{network}"] > baseline + 0.3
+        assert chapter_7[f"rel_error_deep_prior{network}"] < chapter_7[f"rel_error_deep_min_norm{network}"]
+
+
+def test_chapter_7_least_norm_cannot_invert_the_tanh_network(chapter_7):
+    assert chapter_7["tanh_least_norm_refused"] is True
+
+
+def test_chapter_7_the_search_never_raises_its_objective_and_reduces_it_exactly(chapter_7):
+    assert chapter_7["search_never_rose"] is True
+    assert chapter_7["search_objective"] <= chapter_7["search_start_objective"]
+    assert chapter_7["objective_reduction_max_rel_error"] < 1e-9
+    assert chapter_7["spread_condition_number"] < chapter_7["prior_condition_number"]
+
+
+def test_chapter_7_timings_measure_the_searches(chapter_7):
+    for network in NETWORKS:
+        assert chapter_7[f"deep_prior{network}_seconds"] > 0  # wall-clock names end in _seconds
+
+
+def test_chapter_7_a_linear_programme_recovers_relu_inputs_once_the_layer_expands_enough(chapter_7):
+    assert chapter_7["relu_lp_recovery_max_rel_error"] < 1e-9
+    assert chapter_7["relu_lp_output_max_abs_error"] < 1e-9  # always an exact preimage
+    assert chapter_7["relu_recovery_iff_full_rank"] is True
+    assert chapter_7["relu_narrowest_recovered"] < 1
+    assert 1 < chapter_7["relu_smallest_full_recovery_ratio"] <= 4
