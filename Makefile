@@ -124,7 +124,7 @@ preflight: | $(INSTALLED)
 # papermill writes into a file of this process's own under $(EXECUTING); only a
 # finished execution is moved into place, so an interrupted or failed one leaves
 # no notebook behind and runs again next time. A failure is told in a few lines;
-# its notebook and papermill's log are kept under $(LOGS).
+# its notebook and papermill's log are kept under $(LOGS) (a success's log too).
 $(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | preflight
 	@mkdir -p $(@D) $(EXECUTING) $(LOGS)
 	@name=$(notdir $*); run=$(EXECUTING)/$$name.$$$$; trap 'rm -f "$$run".*' EXIT; rm -f $(STAGE)/$*.md; \
@@ -133,7 +133,6 @@ $(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | p
 	echo "Executing $$name"; start=$$(date +%s); \
 	if $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
 	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$$name.log 2>&1; then \
-	    [ ! -s $(LOGS)/$$name.log ] || cat $(LOGS)/$$name.log; \
 	    $(BIN)/python -m nninv_book.notebooks hide-injected "$$run.ipynb"; mv "$$run.ipynb" $@; echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
 	else \
 	    rm -f $(LOGS)/$$name.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$$name.ipynb; \
