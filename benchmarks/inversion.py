@@ -25,22 +25,13 @@ import argparse
 import os
 import platform
 import tempfile
-import time
 import tracemalloc
 
 import numpy as np
 
 import nninv
 from nninv_book import data, models, optimisation
-
-
-def best_seconds(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        began = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - began)
-    return min(times)
+from nninv_book.timing import best_of
 
 
 def peak_bytes(function) -> int:
@@ -77,8 +68,8 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         os.environ["NNINV_CACHE_DIR"] = folder
-        training = best_seconds(train, 1)
-        loading = best_seconds(train, arguments.repeats)
+        training = best_of(train, 1)
+        loading = best_of(train, arguments.repeats)
         model = train()
     layer = nninv.layer_inverses(model)[0]
     x = data.as_inputs(np.concatenate([x_train_images, x_test_images])).astype(np.float64)
@@ -88,15 +79,15 @@ def main() -> None:
     print("timing min_norm against its floor ...", flush=True)
     t = layer.preactivation(y) - layer.b
     pinv = layer.pinv
-    floor = best_seconds(lambda: t @ pinv, arguments.repeats)
-    unchecked = best_seconds(lambda: layer.min_norm(y, range_tol=None), arguments.repeats)
-    min_norm = best_seconds(lambda: layer.min_norm(y), arguments.repeats)
+    floor = best_of(lambda: t @ pinv, arguments.repeats)
+    unchecked = best_of(lambda: layer.min_norm(y, range_tol=None), arguments.repeats)
+    min_norm = best_of(lambda: layer.min_norm(y), arguments.repeats)
     rows.append(("min_norm unchecked, 70,000", unchecked, "bare (70000x10)@(10x784)", floor, f"{unchecked / floor:.3g}", "<= 2x"))
     rows.append(("min_norm checked, 70,000", min_norm, "bare (70000x10)@(10x784)", floor, f"{min_norm / floor:.3g}", "<= 3x"))
 
     print("timing the question's one-image-at-a-time recipe ...", flush=True)
     count = arguments.question_images
-    question = best_seconds(lambda: [question_recipe(y[i : i + 1], layer.W, layer.b) for i in range(count)], 1)
+    question = best_of(lambda: [question_recipe(y[i : i + 1], layer.W, layer.b) for i in range(count)], 1)
     per_image_ours, per_image_question = min_norm / len(y), question / count
     rows.append(("min_norm, per image", per_image_ours, f"question's code, per image (of {count})", per_image_question,
                  f"{per_image_question / per_image_ours:.3g}", ">= 100x faster"))
@@ -104,7 +95,7 @@ def main() -> None:
     print("fitting the Gaussian prior and timing gaussian ...", flush=True)
     prior = nninv.GaussianPrior.fit(x[:60000])
     layer.gaussian(y[:1], prior)  # computes and caches the gain for this prior
-    gaussian = best_seconds(lambda: layer.gaussian(y, prior), arguments.repeats)
+    gaussian = best_of(lambda: layer.gaussian(y, prior), arguments.repeats)
     rows.append(("gaussian, 70,000 images", gaussian, "min_norm, 70,000 images", min_norm, f"{gaussian / min_norm:.3g}", "<= 3x"))
 
     print(f"running gradient descent on {arguments.descent_images} images ...", flush=True)
@@ -112,7 +103,7 @@ def main() -> None:
     descent = optimisation.invert_by_gradient_descent(
         [layer], y[some], x[:60000].mean(axis=0), tol=1e-6, max_steps=arguments.descent_steps
     )
-    closed = best_seconds(lambda: layer.min_norm(y[some]), arguments.repeats)
+    closed = best_of(lambda: layer.min_norm(y[some]), arguments.repeats)
     reached = "reached" if descent.converged else "NOT reached"
     bound = "" if descent.converged else ">= "  # unconverged: the true time is longer
     rows.append((f"min_norm, {arguments.descent_images} images", closed,

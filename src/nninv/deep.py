@@ -459,7 +459,7 @@ def most_probable_preimage(
     hidden activities inside a bounded activation's range produce, raises a
     ``ValueError`` that names the layer.
     """
-    from nninv.sequential import _layer_stack  # the same checks of a layer list as invert_sequential
+    from nninv.sequential import _layer_stack, _verified_output  # the same checks as invert_sequential
 
     layers = _layer_stack(list(layers) if isinstance(layers, tuple) else layers)
     if not all(isinstance(layer, DenseInverse) for layer in layers):
@@ -483,17 +483,7 @@ def most_probable_preimage(
         hidden = chain.evaluate(z, slice(None))[0][::-1]
         x = layers[0].gaussian(hidden[0], prior, range_tol=range_tol)
         result = ProbablePreimage(x, tuple(hidden), value, initial, iterations, converged, 0.0)
-    h = result.x
-    for layer in layers[:-1]:
-        h = layer.forward(h)
-    try:
-        layers[-1].verify(h, y_rows, range_tol)
-    except ValueError as error:
-        raise ValueError(
-            f"each layer's preimage is exact but the network's is not, as later layers amplify earlier "
-            f"round-off: {error}. Pass range_tol=None to accept it, or a larger range_tol"
-        ) from None
-    error = float(np.max(np.abs(layers[-1].forward(h) - y_rows)))
+    error = float(np.max(np.abs(_verified_output(layers, result.x, y_rows, range_tol) - y_rows)))
     if single:
         return ProbablePreimage(
             result.x[0], tuple(part[0] for part in result.hidden), result.objective[0], result.start_objective[0],

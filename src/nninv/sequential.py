@@ -195,6 +195,19 @@ def network_forward(layers: list[DenseInverse], x) -> np.ndarray:
     return x
 
 
+def _verified_output(layers: list[DenseInverse], x: np.ndarray, y_rows: np.ndarray, range_tol) -> np.ndarray:
+    """The network's output at ``x``, once the last layer confirms it reproduces ``y_rows`` (see ``verify``)."""
+    hidden = network_forward(layers[:-1], x)
+    try:
+        layers[-1].verify(hidden, y_rows, range_tol)
+    except ValueError as error:
+        raise ValueError(
+            f"each layer's preimage is exact but the network's is not, as later layers amplify earlier "
+            f"round-off: {error}. Pass range_tol=None to accept it, or a larger range_tol"
+        ) from None
+    return layers[-1].forward(hidden)
+
+
 def rounding_bound(layers: list[DenseInverse], x, unit: float, confidence: float = 10.0) -> np.ndarray:
     """Elementwise, a bound on ``|f^(x) - f(x)|`` for ``f^`` the stack evaluated with unit round-off ``unit``.
 
@@ -319,15 +332,7 @@ def invert_sequential(
                 h = layer.gaussian(h, prior, range_tol=range_tol)
             else:
                 h = layer.min_norm(h, range_tol=range_tol)
-    hidden = network_forward(layers[:-1], h)
-    try:
-        layers[-1].verify(hidden, y_rows, range_tol)
-    except ValueError as error:
-        raise ValueError(
-            f"each layer's preimage is exact but the network's is not, as later layers amplify earlier "
-            f"round-off: {error}. Pass range_tol=None to accept it, or a larger range_tol"
-        ) from None
-    output = layers[-1].forward(hidden)
+    output = _verified_output(layers, h, y_rows, range_tol)
     model_error = None
     if not isinstance(model, (list, tuple)):
         model_error = float(np.max(np.abs(_model_output(model, layers, h, output) - y_rows)))
