@@ -5,6 +5,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests explore new examples on every run, except under CI (CI=true), where they use
+# fixed ones so that its verdict is reproducible.
+settings.register_profile("book", max_examples=60, deadline=None, derandomize=bool(os.environ.get("CI")))
+settings.load_profile("book")
 
 ROOT = Path(__file__).resolve().parents[1]
 # A reader's fork, as the address the Binder and header buttons are built for.

@@ -20,8 +20,6 @@ from nninv import (
 from nninv.activations import LeakyReLU, softmax_centring
 
 ACTIVATIONS = ["linear", "sigmoid", "tanh", "leaky_relu", "softmax"]
-settings.register_profile("book", max_examples=60, deadline=None)
-settings.load_profile("book")
 
 
 def random_weights(rng, n_in, n_out, rank):
@@ -641,3 +639,10 @@ def test_complex_weights_and_a_non_numeric_box_bound_are_refused_by_name():
     layer = DenseInverse(np.eye(3)[:, :2], np.zeros(2), "sigmoid")
     with pytest.raises(ValueError, match="lower bound must be a number"):
         layer.box_constrained(np.full(2, 0.5), np.full(3, 0.5), lower="0")
+
+
+def test_box_constrained_does_not_oscillate_between_opposite_faces_of_the_box():
+    layer = DenseInverse(np.array([[1.11265743]]), np.array([0.41318156]), "linear")
+    x = np.array([[0.4998575]])
+    boxed = layer.box_constrained(layer.forward(x), np.array([1.38967588]))
+    assert np.allclose(boxed, x, atol=1e-12)

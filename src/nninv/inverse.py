@@ -212,7 +212,8 @@ class DenseInverse:
         range_tol = as_tolerance(range_tol, "range_tol", zero_allowed=True)
         # The round-off of computing x W itself, but never more than sqrt(eps) of the target's size:
         # an x so large that float64 cannot reproduce y to that is refused, not called exact.
-        round_off = np.minimum(self._round_off * np.linalg.norm(x, axis=-1), _SQRT_EPS * size[expand])
+        norms = np.sqrt(np.einsum("...i,...i->...", x, x))  # ||x|| per row, without an x-sized temporary
+        round_off = np.minimum(self._round_off * norms, _SQRT_EPS * size[expand])
         allowed = range_tol * size[expand] + round_off
         return residual, ~(np.isfinite(miss) & (miss <= allowed))
 
@@ -492,11 +493,13 @@ class DenseInverse:
             direction = np.linalg.solve(hessian + damping, a_res[..., np.newaxis])[..., 0]
             current, slope = dual(a_lam, x[active], a_x0, a_c), np.sum(a_res * direction, axis=1)
             step = np.ones(len(a_c))
-            for _ in range(60):  # halve each row's step until its dual rises or its residual falls
+            for _ in range(60):  # halve each row's step until its dual rises or its residual falls enough
                 trial = a_lam + step[:, np.newaxis] * direction
                 trial_x = primal(trial, a_x0)[0]
+                # "Enough" is a fixed share of the step: a step that jumps from one clipped face of the
+                # box to the opposite one barely changes the residual and would otherwise oscillate.
                 accepted = (dual(trial, trial_x, a_x0, a_c) >= current + 1e-4 * step * slope) | (
-                    np.linalg.norm(a_c - trial_x @ U, axis=1) < (1 - 1e-4 * step) * size
+                    np.linalg.norm(a_c - trial_x @ U, axis=1) < (1 - 0.5 * step) * size
                 )
                 if accepted.all():
                     break
