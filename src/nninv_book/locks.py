@@ -2,7 +2,10 @@
 
 ``python -m nninv_book.locks LOCKFILE COMMAND ...`` runs ``COMMAND`` while
 holding the lock, so that two builds in one checkout take turns at the steps
-that write one shared folder (the HTML build).
+that write one shared folder (the HTML build). ``python -m nninv_book.locks
+--check LOCKFILE ...`` only says whether each lock could be taken (the build's
+preflight runs it, so that a file or folder in a lock's way is told before any
+chapter runs).
 """
 
 from __future__ import annotations
@@ -15,11 +18,37 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+class LockError(OSError):
+    """A lock that cannot be taken because something else is in its place."""
+
+
+def problem(path: Path) -> str | None:
+    """Why a lock on ``path`` cannot be taken (a file where its folder should be, a folder in its place), or ``None``."""
+    path = Path(path)
+    if path.is_dir():
+        return f"the lock file {path} is a folder; remove it"
+    for folder in [path.parent, *path.parent.parents]:
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                return f"the lock folder {folder} is not a folder; remove it or move it away"
+            break
+    return None
+
+
 @contextmanager
 def exclusive(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created if missing) until the block ends."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    """Hold an exclusive lock on ``path`` (created if missing) until the block ends.
+
+    Raises :class:`LockError`, naming the path, when a file stands where the
+    lock's folder should be or a folder where the lock file should be.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a")
+    except OSError as error:
+        raise LockError(problem(path) or f"cannot take the lock {path}: {error.strerror}") from None
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -28,11 +57,20 @@ def exclusive(path: Path) -> Iterator[None]:
 
 
 def main(arguments: list[str]) -> int:
+    if arguments[:1] == ["--check"]:
+        problems = [found for found in map(problem, map(Path, arguments[1:])) if found]
+        for found in problems:
+            print(f"error: {found}", file=sys.stderr)
+        return 1 if problems else 0
     if len(arguments) < 2:
-        print("usage: python -m nninv_book.locks LOCKFILE COMMAND [ARGUMENT ...]", file=sys.stderr)
+        print("usage: python -m nninv_book.locks LOCKFILE COMMAND [ARGUMENT ...] | --check LOCKFILE ...", file=sys.stderr)
         return 2
-    with exclusive(Path(arguments[0])):
-        return subprocess.run(arguments[1:]).returncode
+    try:
+        with exclusive(Path(arguments[0])):
+            return subprocess.run(arguments[1:]).returncode
+    except LockError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

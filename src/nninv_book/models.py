@@ -8,7 +8,7 @@ classifiers and deeper ones.
 
 Each public trainer checks its arguments, then asks :func:`nninv_book.cache.trained`
 for the result of a *recipe* (a ``_recipe_*`` function below, which seeds
-everything and trains): trained once, then loaded bit for bit from the cache
+everything and trains; the cache is given the function and never imports this module): trained once, then loaded bit for bit from the cache
 by every chapter and rebuild. Afterwards everything is seeded again with the
 same seed, so the random state that follows is the same whether the network
 was trained or loaded.
@@ -42,8 +42,8 @@ def _check_training(epochs, batch_size, learning_rate) -> None:
         raise ValueError(f"learning_rate must be a finite number > 0, got {learning_rate!r}")
 
 
-def _cached(recipe: str, seed: int, **arguments):
-    """``(model, extras)`` of ``recipe`` from the cache, then everything seeded again with ``seed``."""
+def _cached(recipe, seed: int, **arguments):
+    """``(model, extras)`` of the recipe function from the cache, then everything seeded again with ``seed``."""
     model, extras = cache.trained(recipe, seed=int(seed), **arguments)
     seed_everything(seed)
     return model, extras
@@ -134,7 +134,7 @@ def fit_single_dense_layer(
     _check_training(epochs, batch_size, learning_rate)
     _check_optimizer(optimizer)
     return _cached(
-        "_recipe_single_dense_layer", seed, inputs=_float32(inputs), targets=_float32(targets),
+        _recipe_single_dense_layer, seed, inputs=_float32(inputs), targets=_float32(targets),
         epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate), l2=float(l2),
         optimizer=str(optimizer),
     )
@@ -188,7 +188,7 @@ def train_deep_classifier(
     """
     _check_training(epochs, batch_size, learning_rate)
     return _cached(
-        "_recipe_deep_classifier", seed, images=_float32(images), targets=one_hot(labels),
+        _recipe_deep_classifier, seed, images=_float32(images), targets=one_hot(labels),
         hidden_activation=str(hidden_activation), negative_slope=float(negative_slope) if hidden_activation == "leaky_relu" else None,
         widths=tuple(int(width) for width in widths), epochs=int(epochs), batch_size=int(batch_size),
         learning_rate=float(learning_rate),
@@ -240,7 +240,7 @@ def train_span_regularised_classifier(
     if not (math.isfinite(penalty) and penalty >= 0):
         raise ValueError(f"the span penalty must be a finite number >= 0, got {penalty!r}")
     return _cached(
-        "_recipe_span_regularised_classifier", seed, images=_float32(images), targets=one_hot(labels),
+        _recipe_span_regularised_classifier, seed, images=_float32(images), targets=one_hot(labels),
         penalty=float(penalty), epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
     )[0]
 
@@ -272,7 +272,7 @@ def train_learned_decoder(
     if len(codes) != len(images):
         raise ValueError(f"codes and images must have one row each per image, got {len(codes)} and {len(images)}")
     return _cached(
-        "_recipe_learned_decoder", seed, codes=_float32(codes), images=_float32(images),
+        _recipe_learned_decoder, seed, codes=_float32(codes), images=_float32(images),
         widths=tuple(int(width) for width in widths), epochs=int(epochs), batch_size=int(batch_size),
         learning_rate=float(learning_rate),
     )[0]
@@ -307,7 +307,7 @@ def train_autoencoder(
     if isinstance(code_size, bool) or int(code_size) != code_size or not 1 <= code_size < images.shape[1]:
         raise ValueError(f"code_size must be a whole number between 1 and {images.shape[1] - 1}, got {code_size!r}")
     return _cached(
-        "_recipe_autoencoder", seed, images=_float32(images), code_size=int(code_size), epochs=int(epochs),
+        _recipe_autoencoder, seed, images=_float32(images), code_size=int(code_size), epochs=int(epochs),
         batch_size=int(batch_size), learning_rate=float(learning_rate),
     )[0]
 
