@@ -1,5 +1,7 @@
 """Claims about the closed-form inverse of one dense layer, checked over random shapes, ranks and activations."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -233,8 +235,11 @@ def test_ill_conditioned_weights_refuse_a_preimage_that_round_off_has_destroyed(
     left, right = (np.linalg.qr(rng.standard_normal((10, 10)))[0] for _ in range(2))
     layer = DenseInverse((left * np.logspace(0, -14, 10)) @ right.T, np.zeros(10), "linear", name="ill")
     y = layer.forward(rng.standard_normal((5, 10)))
-    with pytest.raises(ValueError, match=r"layer 'ill' .* loses its preimage to round-off.*condition number 1e\+14"):
+    with pytest.raises(ValueError, match=r"layer 'ill' .* loses its preimage to round-off.*condition number") as refusal:
         layer.min_norm(y)
+    stated = float(re.search(r"condition number (\S+) on its row space", str(refusal.value)).group(1))
+    assert stated == pytest.approx(layer.condition_number_on_row_space, rel=1e-2)
+    assert layer.condition_number_on_row_space == pytest.approx(1e14, rel=0.05)
     accepted = layer.min_norm(y, range_tol=None)
     assert np.max(layer.verify(accepted, y, range_tol=None)) > 1e-6  # the loss is measured, not hidden
 

@@ -71,10 +71,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from nninv.activations import Activation, LeakyReLU, Linear, Sigmoid, Softmax, Tanh
+from nninv.chain import Chain, as_chain
 from nninv.checks import as_count, as_rows, as_tolerance
-from nninv.inverse import RANGE_TOL, DenseInverse
 from nninv.prior import GaussianPrior
+from nninv.verify import RANGE_TOL, check_network
 
 
 @dataclass(frozen=True)
@@ -101,48 +101,7 @@ class ProbablePreimage:
     output_max_abs_error: float
 
 
-_OPEN_RANGES = {Sigmoid: (0.0, 1.0), Tanh: (-1.0, 1.0)}
 STARTS = ("prior_mean", "least_norm")
-
-
-def _inverse_and_slope(activation: Activation, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``a^{-1}(h)`` and its derivative, elementwise, for ``h`` inside the range of ``a``."""
-    if isinstance(activation, Linear):
-        return h, np.ones_like(h)
-    if isinstance(activation, LeakyReLU):
-        slope = np.where(h >= 0, 1.0, 1.0 / activation.negative_slope)
-        return h * slope, slope
-    if isinstance(activation, Tanh):
-        return np.arctanh(h), 1.0 / ((1.0 - h) * (1.0 + h))
-    if isinstance(activation, Sigmoid):
-        return np.log(h) - np.log1p(-h), 1.0 / (h * (1.0 - h))
-    raise AssertionError(activation)  # refused by _Chain
-
-
-def _forward_and_derivative(activation: Activation, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``a(u)`` and ``a'(u)``, elementwise."""
-    h = activation.forward(u)
-    if isinstance(activation, Linear):
-        return h, np.ones_like(u)
-    if isinstance(activation, LeakyReLU):
-        return h, np.where(u >= 0, 1.0, activation.negative_slope)
-    if isinstance(activation, Tanh):
-        return h, (1.0 - h) * (1.0 + h)
-    return h, h * (1.0 - h)  # sigmoid
-
-
-def _inside(activation: Activation, h: np.ndarray) -> np.ndarray:
-    """Per row, whether every entry of ``h`` lies in the open range of ``activation``."""
-    bounds = _OPEN_RANGES.get(type(activation))
-    if bounds is None:
-        return np.ones(len(h), dtype=bool)
-    return np.all((h > bounds[0]) & (h < bounds[1]), axis=1)
-
-
-def _centre(layer: DenseInverse) -> float:
-    """A point inside the range of the layer's activation."""
-    bounds = _OPEN_RANGES.get(type(layer.activation))
-    return 0.0 if bounds is None else 0.5 * (bounds[0] + bounds[1])
 
 
 def _solve_each(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
@@ -153,13 +112,16 @@ def _solve_each(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         return np.stack([np.linalg.lstsq(g, r, rcond=None)[0] for g, r in zip(gram, rhs)])
 
 
-class _Chain:
+class _Coordinates:
     """The coordinates ``z`` of the exact preimages of a batch of outputs, and ``J`` as a function of them."""
 
-    def __init__(self, layers: list[DenseInverse], prior: GaussianPrior, y: np.ndarray, range_tol):
+    def __init__(self, layers: Chain, prior: GaussianPrior, y: np.ndarray, range_tol):
         for layer in layers[:-1]:
-            if isinstance(layer.activation, Softmax):
-                raise ValueError(f"layer '{layer.name}' is a hidden softmax layer; only the last layer may be softmax")
+            if not layer.activation.elementwise:
+                raise ValueError(
+                    f"layer '{layer.name}' is a hidden {layer.activation.name} layer, which acts on whole rows; "
+                    "only the last layer may be"
+                )
             if layer.rank < layer.n_out:
                 raise ValueError(
                     f"layer '{layer.name}' ({layer.n_in} -> {layer.n_out}) has rank {layer.rank} < {layer.n_out}: "
@@ -183,7 +145,7 @@ class _Chain:
         self.cholesky = cholesky  # C, with S_1 = C C^T
         self.whiten = linalg.solve_triangular(cholesky, np.eye(first.n_out), lower=True)  # C^{-1}
         self.top = last.min_norm(y, range_tol=range_tol)  # refuses a y that the last layer cannot produce
-        self.constraints = last._U  # h_{L-1} U_L = c: the last layer's independent constraints
+        self.constraints = last.row_basis  # h_{L-1} U_L = c: the last layer's independent constraints
         self.blocks = [last.null_space] + [layer.null_space for layer in self.below[:-1]]
         self.sizes = [block.shape[1] for block in self.blocks]
         self.dim = int(sum(self.sizes))
@@ -196,10 +158,10 @@ class _Chain:
         hidden, slopes, feasible = [], [], np.ones(len(z), dtype=bool)
         for step, layer in enumerate(self.below):
             hidden.append(h)
-            if type(layer.activation) in _OPEN_RANGES:  # out of range: J = inf, and a placeholder inside
-                feasible &= _inside(layer.activation, h)
-                h = np.where(feasible[:, np.newaxis], h, _centre(layer))
-            u, slope = _inverse_and_slope(layer.activation, h)
+            if layer.activation.open_range is not None:  # out of range: J = inf, and a placeholder inside
+                feasible &= layer.activation.inside(h)
+                h = np.where(feasible[:, np.newaxis], h, layer.activation.interior)
+            u, slope = layer.activation.inverse_and_slope(h)
             slopes.append(slope)
             if step + 1 < len(self.below):
                 h = (u - layer.b) @ layer.pinv + parts[step + 1] @ self.blocks[step + 1].T
@@ -212,8 +174,8 @@ class _Chain:
             parts.append((hidden[step] - particular) @ self.blocks[step])
             if step + 1 < len(self.below):
                 exact = particular + parts[-1] @ self.blocks[step].T
-                inside = _inside(layer.activation, exact)
-                u = _inverse_and_slope(layer.activation, np.where(inside[:, np.newaxis], exact, _centre(layer)))[0]
+                inside = layer.activation.inside(exact)
+                u = layer.activation.inverse_and_slope(np.where(inside[:, np.newaxis], exact, layer.activation.interior))[0]
                 particular = (u - layer.b) @ layer.pinv
         return np.concatenate(parts, axis=1)
 
@@ -284,21 +246,21 @@ class _Chain:
         for step, layer in enumerate(reversed(self.below)):
             if step:
                 u = hidden[-1] @ layer.W + layer.b
-            h, derivative = _forward_and_derivative(layer.activation, u)
+            h, derivative = layer.activation.forward_and_derivative(u)
             hidden.append(h)
             derivatives.append(derivative)
         return hidden[::-1], derivatives[::-1]
 
 
-def _restore(chain: _Chain, u: np.ndarray, rows, *, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
+def _restore(chain: _Coordinates, u: np.ndarray, rows, *, max_iter: int = 100) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates of exact activities near those ``u_1`` leads to, and the relative miss left before snapping.
 
     From ``u_1``, the layers give ``h_{L-1}``, which misses the constraints by
     ``h_{L-1} U_L - c``. Each step moves ``u_1`` by the change of least
     ``S_1^{-1}`` norm that cancels the miss to first order
-    (``_Chain._projection``), halved until the miss shrinks; it stops at
+    (``_Coordinates._projection``), halved until the miss shrinks; it stops at
     round-off or where no step shrinks the miss (a kink of Leaky ReLU). The
-    activities then become coordinates (``_Chain.coordinates``), which makes
+    activities then become coordinates (``_Coordinates.coordinates``), which makes
     them exact; only a bounded activation can then find them out of range.
     """
     target = chain.top[rows] @ chain.constraints
@@ -332,7 +294,7 @@ def _restore(chain: _Chain, u: np.ndarray, rows, *, max_iter: int = 100) -> tupl
     return chain.coordinates(hidden, rows), size / scale
 
 
-def _start(chain: _Chain, start: str, restarts: int = 20) -> np.ndarray:
+def _start(chain: _Coordinates, start: str, restarts: int = 20) -> np.ndarray:
     """The coordinates to start from: ``"least_norm"`` (``z = 0``) or ``"prior_mean"`` (see the module).
 
     Newton's method can stall on a kink of Leaky ReLU before it reaches the
@@ -360,7 +322,7 @@ def _start(chain: _Chain, start: str, restarts: int = 20) -> np.ndarray:
     if outside.any():
         hidden = chain.evaluate(z, slice(None))[0]
         for h, layer in zip(hidden, chain.below):
-            out = ~_inside(layer.activation, h) & outside
+            out = ~layer.activation.inside(h) & outside
             if out.any():
                 row = int(np.argmax(out))
                 raise ValueError(
@@ -371,10 +333,10 @@ def _start(chain: _Chain, start: str, restarts: int = 20) -> np.ndarray:
     return z
 
 
-def _descend(chain: _Chain, z: np.ndarray, *, max_iter: int, tol: float, ftol: float):
+def _descend(chain: _Coordinates, z: np.ndarray, *, max_iter: int, tol: float, ftol: float):
     """Gauss-Newton steps with backtracking, row by row in one batch: ``J`` decreases at every step taken.
 
-    A step ``dz`` (:meth:`_Chain.step`) promises the decrease
+    A step ``dz`` (:meth:`_Coordinates.step`) promises the decrease
     ``d = ||du_1||^2_{S_1^{-1}}``, and ``-d`` is the slope of ``J`` along it. It
     is taken with a step size ``a`` for which ``J(z + a dz) <= J(z) - 1e-4 a d``
     (Armijo), trying first ``a = min(1, 4 a_prev)`` (``a_prev`` the row's last
@@ -459,31 +421,35 @@ def most_probable_preimage(
     hidden activities inside a bounded activation's range produce, raises a
     ``ValueError`` that names the layer.
     """
-    from nninv.sequential import _layer_stack, _verified_output  # the same checks as invert_sequential
-
-    layers = _layer_stack(list(layers) if isinstance(layers, tuple) else layers)
-    if not all(isinstance(layer, DenseInverse) for layer in layers):
-        raise TypeError("layers must be a list of DenseInverse; for a Keras model use invert_sequential")
+    if not isinstance(layers, (Chain, list, tuple)):
+        raise TypeError(
+            "layers must be a Chain or a list of DenseInverse, got "
+            f"{type(layers).__name__}; for a Keras model use invert_sequential or nninv.layer_inverses(model)"
+        )
+    layers = as_chain(layers)
     if not isinstance(prior, GaussianPrior):
         raise TypeError(f"prior must be a GaussianPrior, got {type(prior).__name__}")
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}")
     max_iter, tol = as_count(max_iter, "max_iter"), as_tolerance(tol, "tol", zero_allowed=True)
     ftol = as_tolerance(ftol, "ftol", zero_allowed=True)
+    prior.check_dim(layers.n_in)
     y_rows, single = as_rows(y, layers[-1].n_out, "network output y")
+    if not len(y_rows):
+        return _empty(layers, single)
     if len(layers) == 1:
         x = layers[0].gaussian(y_rows, prior, range_tol=range_tol)
         value = _objective(x, prior)
         result = ProbablePreimage(x, (), value, value, np.zeros(len(x), int), np.ones(len(x), bool), 0.0)
     else:
-        chain = _Chain(layers, prior, y_rows, range_tol)
+        chain = _Coordinates(layers, prior, y_rows, range_tol)
         z, value, initial, iterations, converged = _descend(
             chain, _start(chain, start), max_iter=max_iter, tol=tol, ftol=ftol
         )
         hidden = chain.evaluate(z, slice(None))[0][::-1]
         x = layers[0].gaussian(hidden[0], prior, range_tol=range_tol)
         result = ProbablePreimage(x, tuple(hidden), value, initial, iterations, converged, 0.0)
-    error = float(np.max(np.abs(_verified_output(layers, result.x, y_rows, range_tol) - y_rows)))
+    error = float(np.max(np.abs(check_network(layers, result.x, y_rows, range_tol) - y_rows)))
     if single:
         return ProbablePreimage(
             result.x[0], tuple(part[0] for part in result.hidden), result.objective[0], result.start_objective[0],
@@ -498,3 +464,10 @@ def _objective(x: np.ndarray, prior: GaussianPrior) -> np.ndarray:
     """``1/2 (x - m) Sigma^+ (x - m)^T`` per row."""
     centred = x - prior.mean
     return 0.5 * np.sum(centred * np.linalg.lstsq(prior.cov, centred.T, rcond=None)[0].T, axis=1)
+
+
+def _empty(layers: Chain, single: bool) -> ProbablePreimage:
+    """The result for an empty batch: no rows, of the widths of the network."""
+    none = np.zeros(0)
+    hidden = tuple(np.zeros((0, layer.n_in)) for layer in layers[1:])
+    return ProbablePreimage(np.zeros((0, layers.n_in)), hidden, none, none, np.zeros(0, int), np.zeros(0, bool), 0.0)

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from nninv.checks import as_matrix, as_rows, as_vector
-from nninv.inverse import RANGE_TOL
+from nninv.verify import RANGE_TOL
 
 
 @dataclass(frozen=True)
