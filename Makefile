@@ -55,7 +55,7 @@ REPOSITORY_USED := $(BUILD)/repository
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
 KERNEL := $(VENV)/share/jupyter/kernels/nninv/kernel.json
 
-.PHONY: book run data test bench verify browser lab pdf pins clean distclean preflight FORCE
+.PHONY: book run data test test-fast bench verify browser lab pdf pins clean distclean preflight FORCE
 
 book: $(HTML)/index.html
 	@echo "The book is built: open $(abspath $(HTML))/index.html"
@@ -68,6 +68,11 @@ data: | $(INSTALLED)
 
 test: $(INSTALLED) $(DATA) browser
 	$(BIN)/python -m pytest
+
+# The fast loop: the library's and the book code's tests, without executing a chapter, building
+# the book, running make or pip, or installing Chromium (the `chapters` and `slow` markers).
+test-fast: $(INSTALLED) $(DATA)
+	$(BIN)/python -m pytest -m "not chapters and not slow"
 
 # Execute every chapter twice from clean and compare every glued number and figure.
 verify: $(INSTALLED) $(DATA)

@@ -30,6 +30,16 @@ def build_book(out: Path, target: str = "book") -> Path:
     return out / "_build"
 
 
+CHAPTER_FIXTURES = {"book"}
+"""Fixtures that execute the book: a test that uses one, directly or through another fixture, is marked ``chapters``."""
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if CHAPTER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.chapters)
+
+
 @pytest.fixture(scope="session")
 def book(tmp_path_factory) -> Path:
     return build_book(tmp_path_factory.mktemp("book"))

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # every test builds a tiny book through make
+
 CHAPTER = """---
 jupytext:
   text_representation:

@@ -141,6 +141,7 @@ def test_an_unwritable_cache_location_trains_without_caching(tiny, tmp_path, mon
     assert "cannot be written" in note.stdout and "NNINV_CACHE_DIR" in note.stdout
 
 
+@pytest.mark.slow
 def test_two_processes_sharing_one_cache_store_one_intact_entry(tmp_path):
     script = textwrap.dedent(
         """

@@ -56,6 +56,7 @@ def test_the_project_accepts_exactly_the_supported_pythons_and_runs_on_one():
     assert "SUPPORTED_PYTHONS := " + " ".join(reversed(SUPPORTED)) in (ROOT / "Makefile").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("version", SUPPORTED)
 def test_every_pin_has_a_wheel_for_each_supported_python(version, tmp_path):
     """pip resolves every pin of constraints.txt as a Linux x86-64 wheel for that Python (a dry run)."""

@@ -8,6 +8,8 @@ import subprocess
 import time
 import urllib.request
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -17,6 +19,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_make_lab_serves_every_chapter_and_opens_markdown_as_a_notebook():
     port, token = free_port(), "nninv-test"
     environment = {key: value for key, value in os.environ.items() if not key.startswith("MAKE")}
