@@ -137,7 +137,14 @@ class Activation:
         return self.forward_and_derivative(np.asarray(z, dtype=np.float64))[0]
 
     def forward_and_derivative(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``a(z)`` and ``a'(z)`` elementwise (elementwise activations only)."""
+        """``a(z)`` and ``a'(z)`` elementwise (elementwise activations only).
+
+        Examples
+        --------
+        >>> h, derivative = get_activation("tanh").forward_and_derivative(np.zeros(1))
+        >>> print(h, derivative)
+        [0.] [1.]
+        """
         raise NotImplementedError
 
     def inverse_and_slope(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,7 +159,17 @@ class Activation:
         raise NotImplementedError
 
     def inverse(self, y, *, where: str = "") -> np.ndarray:
-        """``a^{-1}(y)``, refusing values outside the range of ``a`` (naming ``where``)."""
+        """``a^{-1}(y)``, refusing values outside the range of ``a`` (naming ``where``).
+
+        Examples
+        --------
+        >>> print(get_activation("tanh").inverse([0.0]))
+        [0.]
+        >>> get_activation("tanh").inverse([1.0], where="layer 'h'")
+        Traceback (most recent call last):
+        ...
+        ValueError: layer 'h': tanh outputs must lie strictly between -1 and 1; ...
+        """
         raise NotImplementedError
 
     def inside(self, h) -> np.ndarray:

@@ -236,7 +236,14 @@ class DenseInverse:
         return z[0] if single else z
 
     def range_distance(self, t: np.ndarray) -> np.ndarray:
-        """Per row of ``t`` (``(m, n_out)``), ``||t - t V_r V_r^T||``: its distance from the row space."""
+        """Per row of ``t`` (``(m, n_out)``), ``||t - t V_r V_r^T||``: its distance from the row space.
+
+        Examples
+        --------
+        >>> layer = DenseInverse(np.array([[1.0, 0.0]]), np.zeros(2), "linear")
+        >>> print(layer.range_distance(np.array([[3.0, 4.0]])).round(6))
+        [4.]
+        """
         return row_norms(t - (t @ self._V) @ self._V.T)
 
     def range_residual(self, y) -> np.ndarray:

@@ -164,11 +164,26 @@ class GaussianPrior:
         return cls(mean, cov, shrinkage=alpha)
 
     def sample(self, n: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
-        """``n`` draws ``mean + scale * g L^T`` with ``g`` standard normal and ``L`` the :attr:`factor`, shape ``(n, d)``."""
+        """``n`` draws ``mean + scale * g L^T`` with ``g`` standard normal and ``L`` the :attr:`factor`, shape ``(n, d)``.
+
+        Examples
+        --------
+        >>> GaussianPrior(np.zeros(3), np.eye(3)).sample(5, np.random.default_rng(0)).shape
+        (5, 3)
+        """
         n, scale = as_count(n, "n"), as_tolerance(scale, "scale", zero_allowed=True)
         return self.mean + scale * rng.standard_normal((n, self.dim)) @ self.factor.T
 
     def check_dim(self, dim: int) -> None:
+        """Refuse a prior over another number of inputs than ``dim``.
+
+        Examples
+        --------
+        >>> GaussianPrior(np.zeros(2), np.eye(2)).check_dim(3)
+        Traceback (most recent call last):
+        ...
+        ValueError: prior is over 2 inputs but the layer takes 3
+        """
         if self.dim != dim:
             raise ValueError(f"prior is over {self.dim} inputs but the layer takes {dim}")
 
@@ -228,7 +243,14 @@ class MixturePrior:
         return self._components[0].dim
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` draws: a component ``k`` with probability ``w_k``, then a draw of ``N(m_k, Sigma_k)``."""
+        """``n`` draws: a component ``k`` with probability ``w_k``, then a draw of ``N(m_k, Sigma_k)``.
+
+        Examples
+        --------
+        >>> prior = MixturePrior([1.0, 1.0], np.zeros((2, 3)), np.stack([np.eye(3)] * 2))
+        >>> prior.sample(4, np.random.default_rng(0)).shape
+        (4, 3)
+        """
         n = as_count(n, "n")
         chosen = rng.choice(self.n_components, size=n, p=self._weights)
         x = np.empty((n, self.dim))
@@ -238,5 +260,11 @@ class MixturePrior:
         return x
 
     def check_dim(self, dim: int) -> None:
+        """Refuse a mixture over another number of inputs than ``dim``.
+
+        Examples
+        --------
+        >>> MixturePrior([1.0], np.zeros((1, 2)), np.eye(2)[np.newaxis]).check_dim(2)
+        """
         if self.dim != dim:
             raise ValueError(f"prior is over {self.dim} inputs but the layer takes {dim}")

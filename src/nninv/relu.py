@@ -13,7 +13,8 @@ a linear programme; following Lei et al. (2019), :func:`relu_preimage` solves
     minimise eps  subject to  |x W_A + b_A - h_A| <= eps,  x W_I + b_I <= eps,  eps >= 0,
 
 whose optimum is ``eps = 0`` exactly when ``h`` is an output of the layer, and
-otherwise the smallest violation in the largest-entry norm. ``P(h)`` is a
+otherwise the smallest violation in the largest-entry norm. It is solved
+scaled, and the point found is measured in float64 before it is returned. ``P(h)`` is a
 single point when the active columns ``W_A`` have rank ``n_in``; then the
 programme recovers the input itself. For ``x`` and ``W`` with independent
 symmetric entries and ``b = 0``, each unit is active with probability 1/2,
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
-from nninv.checks import as_matrix, as_rows, as_vector
+from nninv.checks import as_matrix, as_rows, as_tolerance, as_vector
 from nninv.verify import RANGE_TOL
 
 
@@ -38,62 +39,120 @@ from nninv.verify import RANGE_TOL
 class ReluPreimage:
     """Points of the preimage polyhedra of a batch of ReLU outputs.
 
-    ``x`` holds one point per output; ``violation`` the programme's ``eps``
-    per output (0 up to the solver's tolerance for an output of the layer);
-    ``active`` the number of active units; ``unique`` whether ``W_A`` has rank
-    ``n_in``, so that ``x`` is the only preimage.
+    ``x`` holds one point per output; ``violation`` the largest violation of
+    the constraints at ``x``, in the units of ``h`` (0 up to round-off for an
+    output of the layer); ``relative_violation`` the same divided by the
+    output's scale ``max(max |h|, max |b|)``; ``active`` the number of active
+    units; ``unique`` whether ``x`` is a preimage (``relative_violation`` at
+    most ``range_tol``, or the default) and ``W_A`` has rank ``n_in``, so that
+    ``x`` is the only one.
     """
 
     x: np.ndarray
     violation: np.ndarray
     active: np.ndarray
     unique: np.ndarray
+    relative_violation: np.ndarray | None = None
+
+
+def _violation(x: np.ndarray, W: np.ndarray, b: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """``max(|x W_A + b_A - h_A|, max(x W_I + b_I, 0))`` per row: how far ``x`` is from the polyhedron."""
+    z = x @ W + b
+    return np.max(np.where(h > 0, np.abs(z - h), np.maximum(z, 0.0)), axis=1, initial=0.0)
 
 
 def relu_preimage(W, b, h, *, range_tol: float | None = RANGE_TOL) -> ReluPreimage:
     """A point of the preimage polyhedron of each row of ``h`` under ``max(x W + b, 0)`` (see the module).
 
-    ``W`` is ``n_in x n_out``, ``b`` has ``n_out`` entries, ``h`` is one output
-    or a batch of them. Negative entries are refused. An output whose
-    programme ends with ``eps > range_tol (1 + max |h|)`` is not an output of
-    the layer and raises a ``ValueError``; ``range_tol=None`` accepts the
-    point of least violation instead.
+    Parameters
+    ----------
+    W : array_like
+        ``n_in x n_out`` weights.
+    b : array_like
+        ``n_out`` biases.
+    h : array_like
+        One output or a batch; negative entries are refused.
+    range_tol : float or None
+        The largest relative violation accepted; ``None`` accepts the point
+        of least violation instead of refusing an output the layer cannot
+        produce.
+
+    Returns
+    -------
+    ReluPreimage
+
+    Notes
+    -----
+    The programme is solved scaled: with ``s = max(max |h|, max |b|)`` and
+    ``w = max |W|``, it finds ``x' = x w / s`` for the layer ``(W / w, b / s)``
+    and the output ``h / s``, whose entries are at most 1, so that the
+    solver's absolute tolerances are relative ones. The point returned is
+    then measured in float64: its violation relative to ``s``,
+
+    .. math:: \\frac{\\max\\left(|x W_A + b_A - h_A|,\\ \\max(x W_I + b_I, 0)\\right)}{s},
+
+    must be at most ``range_tol``, or the output is refused as not an output
+    of the layer.
+
+    Examples
+    --------
+    >>> W = np.array([[1.0, -1.0, 0.5], [0.0, 1.0, 1.0]])
+    >>> x = np.array([0.3, 0.7])
+    >>> found = relu_preimage(W, np.zeros(3), np.maximum(x @ W, 0))
+    >>> bool(np.allclose(found.x, x)), bool(found.unique)
+    (True, True)
     """
     W = as_matrix(W, "W")
     n_in, n_out = W.shape
     b = as_vector(b, n_out, "b")
     rows, single = as_rows(h, n_out, "ReLU output h")
+    if range_tol is not None:
+        range_tol = as_tolerance(range_tol, "range_tol", zero_allowed=True)
     if np.any(rows < 0):
         raise ValueError(
             f"ReLU outputs are never negative; h holds {int(np.sum(rows < 0))} negative value(s) "
             f"(min {rows.min():.3g})"
         )
+    weight_scale = float(np.abs(W).max())
+    if weight_scale == 0:
+        weight_scale = 1.0
+    W_scaled = W / weight_scale
     cost = np.r_[np.zeros(n_in), 1.0]
     bounds = [(None, None)] * n_in + [(0, None)]
     x = np.empty((len(rows), n_in))
-    violation, active_count, unique = np.empty(len(rows)), np.empty(len(rows), int), np.empty(len(rows), bool)
+    scale = np.empty(len(rows))
+    active_count, full_rank = np.empty(len(rows), int), np.empty(len(rows), bool)
     for index, output in enumerate(rows):
         active = output > 0
-        W_A, W_I, one_A, one_I = W[:, active].T, W[:, ~active].T, np.ones(active.sum()), np.ones((~active).sum())
-        target = output[active] - b[active]
-        constraints = np.vstack([np.c_[W_A, -one_A], np.c_[-W_A, -one_A], np.c_[W_I, -one_I]])
-        limits = np.r_[target, -target, -b[~active]]
+        scale[index] = max(float(np.abs(output).max(initial=0.0)), float(np.abs(b).max(initial=0.0)))
+        s = scale[index] if scale[index] > 0 else 1.0
+        W_A, W_I = W_scaled[:, active].T, W_scaled[:, ~active].T
+        target = (output[active] - b[active]) / s
+        constraints = np.vstack([np.c_[W_A, -np.ones(len(W_A))], np.c_[-W_A, -np.ones(len(W_A))],
+                                 np.c_[W_I, -np.ones(len(W_I))]])
+        limits = np.r_[target, -target, -b[~active] / s]
         result = linprog(cost, A_ub=constraints, b_ub=limits, bounds=bounds, method="highs")
         if result.status != 0:
-            raise ValueError(f"the linear programme for row {index} failed: {result.message}")
-        x[index], violation[index] = result.x[:n_in], result.x[n_in]
-        active_count[index] = int(active.sum())
-        unique[index] = bool(active.sum() >= n_in and np.linalg.matrix_rank(W_A) == n_in)
-    if range_tol is not None:
-        allowed = range_tol * (1.0 + np.abs(rows).max(axis=1))
-        refused = violation > allowed
-        if refused.any():
-            worst = int(np.argmax(np.where(refused, violation / allowed, -1.0)))
             raise ValueError(
-                f"h is not an output of the ReLU layer: for row {worst} every input misses it by at least "
-                f"{violation[worst]:.3g} in some unit (> range_tol={range_tol} scaled by 1 + max |h|); "
-                "pass range_tol=None to accept the input of least violation"
+                f"the linear programme for row {index} failed (HiGHS: {result.message}); the layer's weights "
+                f"(largest |entry| {weight_scale:.3g}) or its output (scale {scale[index]:.3g}) may be beyond "
+                "what the solver can handle even scaled"
             )
+        x[index] = result.x[:n_in] * (s / weight_scale)
+        active_count[index] = int(active.sum())
+        full_rank[index] = bool(active.sum() >= n_in and np.linalg.matrix_rank(W_A) == n_in)
+    with np.errstate(over="ignore", invalid="ignore"):
+        violation = _violation(x, W, b, rows)
+    relative_violation = np.where(scale > 0, violation / np.where(scale > 0, scale, 1.0), violation)
+    accepted = np.isfinite(relative_violation) & (relative_violation <= (RANGE_TOL if range_tol is None else range_tol))
+    if range_tol is not None and not accepted.all():
+        worst = int(np.argmax(np.where(accepted, -1.0, np.nan_to_num(relative_violation, nan=np.inf))))
+        raise ValueError(
+            f"h is not an output of the ReLU layer: for row {worst} the closest input found misses it by "
+            f"{violation[worst]:.3g} in some unit, {relative_violation[worst]:.3g} of the output's scale "
+            f"(> range_tol={range_tol}); pass range_tol=None to accept the input of least violation"
+        )
+    unique = full_rank & accepted
     if single:
-        return ReluPreimage(x[0], violation[0], active_count[0], unique[0])
-    return ReluPreimage(x, violation, active_count, unique)
+        return ReluPreimage(x[0], violation[0], active_count[0], unique[0], relative_violation[0])
+    return ReluPreimage(x, violation, active_count, unique, relative_violation)

@@ -102,8 +102,28 @@ def invert_sequential(
 ) -> SequentialPreimage:
     """A preimage of ``y`` under a network of dense layers, walking from the output back.
 
-    ``model`` is a Keras model (see the module for which) or a list of
-    :class:`DenseInverse`. Each layer is solved by its own preimage method
+    Parameters
+    ----------
+    model : Chain, list of DenseInverse, or Keras model
+        A Keras model is read by :mod:`nninv.reader`.
+    y : array_like
+        One output or a batch (an empty batch gives an empty result).
+    method : {"min_norm", "gaussian", "layerwise_gaussian"}, optional
+    prior : GaussianPrior, optional
+    range_tol : float or None
+
+    Returns
+    -------
+    SequentialPreimage
+
+    Notes
+    -----
+    From the output back, ``h_L = y`` and ``h_{i-1}`` a preimage of ``h_i``
+    under layer ``i``; for the least-norm method
+
+    .. math:: h_{i-1} = (a_i^{-1}(h_i) - b_i)\\, W_i^{+}.
+
+    Each layer is solved by its own preimage method
     with ``range_tol`` (see :mod:`nninv.inverse`), so an output some layer
     cannot produce, or a preimage lost to round-off, raises a ``ValueError``
     naming that layer; ``range_tol=None`` accepts least-squares preimages. The
@@ -121,6 +141,18 @@ def invert_sequential(
       otherwise the input layer's :meth:`DenseInverse.gaussian` is the answer;
     * ``"layerwise_gaussian"``: the prior at the input layer only, the
       least-norm preimage in every other layer.
+
+    Least norm ignores the range of a bounded hidden activation: where it
+    leaves it, the ``ValueError`` says so and points to ``"gaussian"``.
+
+    Examples
+    --------
+    >>> from nninv import DenseInverse
+    >>> layers = [DenseInverse(np.eye(3), np.zeros(3), "tanh", name="a"),
+    ...           DenseInverse(np.eye(3)[:, :2], np.zeros(2), "sigmoid", name="b")]
+    >>> found = invert_sequential(layers, [0.5, 0.6])
+    >>> found.x.shape, found.output_max_abs_error < 1e-12, found.range_residuals
+    ((3,), True, {})
     """
     if method is None:
         method = "min_norm" if prior is None else "gaussian"
