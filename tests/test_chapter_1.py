@@ -36,6 +36,7 @@ def test_chapter_1_float64_outputs_never_saturate(chapter_1):
 
 def test_chapter_1_preimages_are_largest_on_rarely_inked_pixels(chapter_1):
     assert 0 < chapter_1["rare_pixel_share"] < chapter_1["extremes_on_rare"]
+    assert chapter_1["claim_preimages_peak_on_rare_pixels"] is True
     assert chapter_1["rare_ink_threshold"] == 0.05
 
 
@@ -46,4 +47,5 @@ def test_chapter_1_every_shown_reconstruction_misses_its_digit_by_the_stated_ran
 
 def test_chapter_1_the_pseudo_inverse_is_well_conditioned(chapter_1):
     assert chapter_1["condition_number"] < 100
+    assert chapter_1["claim_weights_well_conditioned"] is True
     assert chapter_1["singular_value_min_share"] == pytest.approx(1 / chapter_1["condition_number"])

@@ -24,6 +24,7 @@ def test_chapter_3_reconstruction_error_is_the_distance_to_the_span(chapter_3):
 
 def test_chapter_3_span_of_W_beats_a_random_subspace_and_loses_to_pca(chapter_3):
     assert chapter_3["random10_energy_fraction"] < chapter_3["row_space_energy_fraction"] < chapter_3["pca10_energy_fraction"]
+    assert chapter_3["claim_span_between_random_and_pca"] is True
 
 
 def test_chapter_3_no_real_digit_lies_in_the_span_or_near_it(chapter_3):
@@ -32,4 +33,5 @@ def test_chapter_3_no_real_digit_lies_in_the_span_or_near_it(chapter_3):
 
 def test_chapter_3_span_of_W_favours_what_separates_the_classes_over_what_they_share(chapter_3):
     assert chapter_3["between_class_energy_in_span"] > chapter_3["average_digit_energy_in_span"]
+    assert chapter_3["claim_span_favours_class_differences"] is True
     assert 0 <= chapter_3["smallest_principal_angle_deg"] <= chapter_3["largest_principal_angle_deg"] <= 90

@@ -42,3 +42,13 @@ class NearestNeighbourJudge:
     def accuracy(self, x, labels) -> float:
         """Share of the rows of ``x`` judged to be the digit ``labels`` says."""
         return float(np.mean(self.predict(x) == np.asarray(labels)))
+
+
+def verdicts(reference_images, reference_labels, k: int, images: dict) -> dict:
+    """Per entry of ``images`` (a name and a batch of images), the labels a ``k``-nearest-neighbour judge gives them.
+
+    A module-level function of arrays alone, so that :func:`nninv_book.cache.computed`
+    can keep a chapter's verdicts: ``computed(verdicts, reference_images, reference_labels, k, images)``.
+    """
+    judge = NearestNeighbourJudge(reference_images, reference_labels, k=k)
+    return {name: judge.predict(batch) for name, batch in images.items()}

@@ -78,3 +78,26 @@ def image_grid(
     figure.subplots_adjust(left=1.2 / figure.get_figwidth(), right=0.97 - 0.35 * has_bar / figure.get_figwidth(),
                            top=1 - 0.3 * bool(column_titles) / figure.get_figheight(), bottom=0.02)
     return figure
+
+
+def descent_curves(curves: Mapping[str, object], table_run, target: float):
+    """The largest output error of gradient descent against the step, on a log scale.
+
+    ``curves`` maps a label to an :class:`~nninv_book.optimisation.OptimisedPreimage`
+    (drawn in full colour), ``table_run`` is a run on more digits (drawn pale,
+    with its decaying step size as a fraction of its start, dotted), and
+    ``target`` the error aimed at (dashed).
+    """
+    figure, axis = plt.subplots(figsize=(7.5, 5))
+    for (label, result), colour in zip(curves.items(), ["C0", "C1"]):
+        axis.plot(result.checked_steps, result.largest_errors, color=colour,
+                  label=f"{label}, {result.x.shape[0]} digits")
+    axis.plot(table_run.checked_steps, table_run.largest_errors, color="C0", alpha=0.35,
+              label=f"decaying step size, {table_run.x.shape[0]} digits")
+    axis.axhline(target, color="black", linestyle="--", linewidth=1, label="target")
+    axis.plot(table_run.checked_steps, table_run.step_size(table_run.checked_steps) / table_run.learning_rate,
+              color="grey", linestyle=":", label="decaying step size as a fraction of its start")
+    axis.set(yscale="log", xlabel="step", ylabel="largest output error, max |f(x) - y|")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    figure.tight_layout()
+    return figure
