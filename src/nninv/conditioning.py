@@ -24,10 +24,11 @@ _EPS = np.finfo(np.float64).eps
 
 
 def _shrink_advice(shrinkage: float | None) -> str:
-    if shrinkage == 0:
+    if shrinkage is not None and shrinkage < 1e-6:
         return (
-            "this prior was fitted with shrinkage 0 (Ledoit-Wolf chooses 0 when the data give it no reason to "
-            "shrink, as with very few rows); fit it again with GaussianPrior.fit(x, shrinkage=a) for some a > 0"
+            f"this prior was fitted with (almost) no shrinkage ({shrinkage:.2g}; Ledoit-Wolf chooses about 0 "
+            "when the data give it no reason to shrink, as with very few rows); fit it again with "
+            "GaussianPrior.fit(x, shrinkage=a) for some a > 0"
         )
     return "shrink its covariance towards the identity (GaussianPrior.fit(x, shrinkage=a) with a > 0)"
 

@@ -480,7 +480,7 @@ class DenseInverse:
         x = np.empty((len(c), self.n_in))
         for rows in np.array_split(np.arange(len(c)), max(1, len(c) // 2048)):
             extended = np.hstack([c[rows], np.ones((len(rows), 1))])  # [c, 1]
-            weighted = (p[rows, :, np.newaxis] * extended[:, np.newaxis, :]).reshape(len(rows), -1)
+            weighted = (p[rows, :, np.newaxis] * extended[:, np.newaxis, :]).reshape(len(rows), gains["stacked"].shape[0])
             x[rows] = weighted @ gains["stacked"]  # sum_k P(k | c) [c, 1] [K_k; m_k - m_k U_r K_k]
         return self._checked(x, t, size, single, range_tol)
 

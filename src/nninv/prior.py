@@ -144,12 +144,21 @@ class GaussianPrior:
             )
         x = x.reshape(x.shape[0], -1)
         n, d = x.shape
-        mean = x.mean(axis=0)
-        centred = x - mean
+        size = float(np.abs(x).max())
+        unit = size if size > 0 else 1.0  # the data are fitted in units of their largest entry: no overflow
+        mean = (x / unit).mean(axis=0)
+        centred = x / unit - mean
         sample_cov = centred.T @ centred / n
         scale = np.trace(sample_cov) / d
         if scale == 0:
             raise ValueError("prior training data does not vary at all; a Gaussian prior needs spread")
+        with np.errstate(over="ignore"):
+            overflows = not np.isfinite(np.float64(unit) ** 2 * np.abs(sample_cov).max())
+        if overflows:
+            raise ValueError(
+                f"prior training data has entries up to {size:.3g}: their covariance (of the order of their "
+                "squares) overflows float64; rescale the data to moderate sizes before fitting a prior"
+            )
         if shrinkage == "ledoit-wolf":
             target_gap = sample_cov - scale * np.eye(d)
             delta = np.sum(target_gap**2)
@@ -161,7 +170,7 @@ class GaussianPrior:
             raise ValueError(f"shrinkage must be 'ledoit-wolf' or a number in [0, 1], got {shrinkage!r}")
         cov = (1.0 - alpha) * sample_cov
         cov[np.diag_indices(d)] += alpha * scale
-        return cls(mean, cov, shrinkage=alpha)
+        return cls(mean * unit, cov * unit**2, shrinkage=alpha)
 
     def sample(self, n: int, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
         """``n`` draws ``mean + scale * g L^T`` with ``g`` standard normal and ``L`` the :attr:`factor`, shape ``(n, d)``.
