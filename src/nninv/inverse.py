@@ -25,6 +25,7 @@ the least-squares preimage as computed.
 
 from __future__ import annotations
 
+import functools
 from functools import cached_property
 
 import numpy as np
@@ -39,6 +40,17 @@ from nninv.verify import RANGE_TOL, check_layer, layer_residuals, relative, row_
 __all__ = ["RANGE_TOL", "DenseInverse", "row_space_basis", "row_space_projector"]
 
 _EPS = np.finfo(np.float64).eps
+
+
+def _overflow_refused(method):
+    """Run a preimage method with float64 overflow left to :func:`nninv.verify.check_layer`, which refuses it by name."""
+
+    @functools.wraps(method)
+    def guarded(*args, **kwargs):
+        with np.errstate(over="ignore", invalid="ignore"):
+            return method(*args, **kwargs)
+
+    return guarded
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
@@ -290,6 +302,7 @@ class DenseInverse:
 
     # Preimages.
 
+    @_overflow_refused
     def min_norm(self, y, *, range_tol: float | None = RANGE_TOL) -> np.ndarray:
         """The least-norm preimage: the question's recipe, batched and verified.
 
@@ -333,6 +346,7 @@ class DenseInverse:
             self._gain_for = (prior, gaussian_gain(self._U, prior, self.name))
         return self._gain_for[1]
 
+    @_overflow_refused
     def gaussian(self, y, prior: GaussianPrior, *, range_tol: float | None = RANGE_TOL) -> np.ndarray:
         """The preimage most probable under ``x ~ N(m, Sigma)``: exact, and verified like ``min_norm``.
 
@@ -377,6 +391,7 @@ class DenseInverse:
             raise ValueError(f"reference must be one input or one per output ({count} rows), got {len(r)} rows")
         return r
 
+    @_overflow_refused
     def nearest(self, y, reference, prior: GaussianPrior | None = None, *,
                 range_tol: float | None = RANGE_TOL) -> np.ndarray:
         """The exact preimage closest to ``reference``: Euclidean, or in the metric of ``prior``'s covariance.
@@ -451,6 +466,7 @@ class DenseInverse:
         p = mixture_posterior(t @ self._V_scaled, prior, gains)
         return p[0] if single else p
 
+    @_overflow_refused
     def mixture(self, y, prior: MixturePrior, *, range_tol: float | None = RANGE_TOL) -> np.ndarray:
         """The conditional mean of a Gaussian mixture prior given the output: exact, and verified like ``min_norm``.
 
@@ -484,6 +500,7 @@ class DenseInverse:
             x[rows] = weighted @ gains["stacked"]  # sum_k P(k | c) [c, 1] [K_k; m_k - m_k U_r K_k]
         return self._checked(x, t, size, single, range_tol)
 
+    @_overflow_refused
     def box_constrained(
         self,
         y,
@@ -546,6 +563,7 @@ class DenseInverse:
                                      name=self.name)
         return self._checked(x, t, size, single, range_tol)
 
+    @_overflow_refused
     def sample(
         self,
         y,
