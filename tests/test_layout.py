@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_importing_the_library_loads_no_tensorflow_keras_matplotlib_or_book_code():
     probe = (
-        "import sys, nninv, nninv.activations, nninv.checks, nninv.inverse, nninv.prior, nninv.sequential, "
+        "import sys, nninv, nninv.activations, nninv.checks, nninv.inverse, nninv.prior, nninv.sequential, nninv.reader, "
+        "nninv.chain, nninv.verify, nninv.deep, nninv.relu, nninv.box, nninv.conditioning, "
         "nninv.subspaces; print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib', 'nninv_book', 'sklearn', "
         "'joblib') if m in sys.modules))"
     )
