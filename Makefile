@@ -1,6 +1,8 @@
 # The only entry point: `make book` builds everything, `make test` tests it.
 # Make's own file dependencies keep rebuilds incremental: a chapter executes
-# again only when its source, the code under src/, the data or PARAMS change.
+# again only when its source, the code it can run, the data or its own share
+# of PARAMS change (expensive steps inside a chapter are cached besides, see
+# src/nninv_book/cache.py).
 # Nothing half-done is published: a chapter's notebook appears only once its
 # execution has finished, and a failed HTML build fails again until mended.
 
@@ -32,6 +34,9 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 # OUT holds _build/ (the executed chapters, the HTML); tests point it elsewhere.
 OUT ?= .
+# make cannot name a file whose path has a space (it splits it into two), so such a folder is refused.
+$(foreach v,OUT SOURCE NNINV_DATA_DIR NNINV_CACHE_DIR,$(if $(findstring $(subst ,, ),$(value $(v))),\
+    $(error $(v) is a path with a space ("$(value $(v))"), which make cannot name files in; choose a folder without spaces)))
 BUILD := $(OUT)/_build
 STAGE := $(BUILD)/book
 HTML := $(BUILD)/html
@@ -46,10 +51,19 @@ CHAPTERS := $(sort $(wildcard $(SOURCE)/chapters/*.md))
 # The landing page is executed like a chapter: its figure is drawn by code.
 NOTEBOOKS := $(STAGE)/intro.ipynb $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
 PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml bibliography.md references.bib)
-PACKAGE := $(shell find src/nninv src/nninv_book -name '*.py')
+# The code a chapter can run: the library and the book's code, less the modules that build only the
+# PDF or the HTML, or take locks (none changes a result). notebooks.py stays: it finishes every executed
+# notebook (and chapters glue its figures).
+BUILD_ONLY := $(addprefix src/nninv_book/,pdf.py sphinx_page_fixes.py locks.py)
+PACKAGE := $(filter-out $(BUILD_ONLY),$(shell find src/nninv src/nninv_book -name '*.py'))
 # Trained networks, shared by every chapter and rebuild (see src/nninv_book/cache.py).
 export NNINV_CACHE_DIR ?= $(abspath $(BUILD))/cache
 PARAMS_USED := $(BUILD)/params
+# Each chapter's own parameters (its share of PARAMS, as papermill gets them), rewritten only when they
+# change, so that a chapter executes again only when its own parameters change.
+PARAMETERS := $(BUILD)/parameters
+# Held to rewrite a chapter's parameters and to publish a chapter that executed with them.
+PARAMETERS_LOCK := $(BUILD)/parameters.lock
 REPOSITORY_USED := $(BUILD)/repository
 # The chapters' kernel: ipykernel without its file-descriptor capture thread, which
 # can race the kernel's shutdown and print a traceback (no chapter writes at C level).
@@ -122,23 +136,41 @@ $(KERNEL): $(INSTALLED)
 
 # Checked once per build, before any chapter runs: PARAMS (names and values), and
 # whether trained networks can be cached (said once when they cannot).
-preflight: | $(INSTALLED)
+# Files that executions killed outright left under $(EXECUTING) are removed: those of a process that
+# is gone or a zombie (a process whose state ps cannot tell is taken to be alive).
+preflight: $(PARAMS_USED) | $(INSTALLED)
 	@$(BIN)/python -m nninv_book.parameters --chapters $(SOURCE)/chapters
+	@$(BIN)/python -m nninv_book.locks --check $(BUILD)/html.lock $(PARAMETERS_LOCK)
 	@$(BIN)/python -m nninv_book.cache
+	@shopt -s nullglob; for file in $(EXECUTING)/*; do pid=$${file##*/}; pid=$${pid#*.}; pid=$${pid%%.*}; \
+	    if [[ $$pid =~ ^[0-9]+$$ ]] && { ! kill -0 "$$pid" 2>/dev/null || ps -o stat= -p "$$pid" 2>/dev/null | grep -q '^Z'; }; \
+	    then rm -f "$$file"; fi; done
+
+# A static pattern rule: its files are explicit targets, never intermediates make would delete.
+$(patsubst $(STAGE)/%.ipynb,$(PARAMETERS)/%.yaml,$(NOTEBOOKS)): $(PARAMETERS)/%.yaml: FORCE | preflight
+	@mkdir -p $(@D); $(BIN)/python -m nninv_book.parameters --chapters $(SOURCE)/chapters $(SOURCE)/$*.md > $@.$$$$; \
+	$(BIN)/python -m nninv_book.locks $(PARAMETERS_LOCK) \
+	    bash -c 'if cmp -s "$$1" "$$2"; then rm "$$1"; else mv "$$1" "$$2"; fi' - $@.$$$$ $@
 
 # papermill writes into a file of this process's own under $(EXECUTING); only a
 # finished execution is moved into place, so an interrupted or failed one leaves
 # no notebook behind and runs again next time. A failure is told in a few lines;
-# its notebook and papermill's log are kept under $(LOGS) (a success's log too).
-$(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMS_USED) $(KERNEL) | preflight
+# its notebook and papermill's log are kept under $(LOGS) (a success's log too). A notebook is
+# published only if its parameters are still the chapter's: when another build with other PARAMS
+# rewrote them meanwhile, it is that build's to publish, and this one fails.
+$(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMETERS)/%.yaml $(KERNEL) | preflight
 	@mkdir -p $(@D) $(EXECUTING) $(LOGS)
 	@name=$(notdir $*); run=$(EXECUTING)/$$name.$$$$; trap 'rm -f "$$run".*' EXIT; rm -f $(STAGE)/$*.md; \
 	$(BIN)/jupytext --quiet --to ipynb --output "$$run.source.ipynb" $<; \
-	$(BIN)/python -m nninv_book.parameters --chapters $(SOURCE)/chapters $< > "$$run.yaml"; \
+	cp $(PARAMETERS)/$*.yaml "$$run.yaml"; \
 	echo "Executing $$name"; start=$$(date +%s); \
 	if $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
 	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$$name.log 2>&1; then \
-	    $(BIN)/python -m nninv_book.notebooks hide-injected "$$run.ipynb"; mv "$$run.ipynb" $@; echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
+	    $(BIN)/python -m nninv_book.notebooks hide-injected "$$run.ipynb"; \
+	    $(BIN)/python -m nninv_book.locks $(PARAMETERS_LOCK) bash -c 'cmp -s "$$1" "$$2" && mv "$$3" "$$4"' - \
+	        "$$run.yaml" $(PARAMETERS)/$*.yaml "$$run.ipynb" $@ \
+	    || { echo "error: another build changed the parameters of $$name while it executed, so this build does not publish it; that build will" >&2; exit 1; }; \
+	    echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
 	else \
 	    rm -f $(LOGS)/$$name.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$$name.ipynb; \
 	    $(BIN)/python -m nninv_book.notebooks explain $< $(LOGS)/$$name.ipynb $(LOGS)/$$name.log >&2; exit 1; \
@@ -152,7 +184,8 @@ $(STAGE)/%: $(SOURCE)/% | $(INSTALLED)
 	@mkdir -p $(@D)
 	@cp $< $@.$$$$ && mv $@.$$$$ $@
 
-# Two builds in one checkout take turns here. A failed build forgets what Sphinx
+# Two builds in one checkout take turns here. Jupyter Book leaves index.html (a redirect) as it was,
+# so it is touched: the HTML is then up to date until a page changes again. A failed build forgets what Sphinx
 # read (its doctrees), so the next build reads every page again and fails again
 # until the cause is mended.
 $(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
@@ -161,7 +194,7 @@ $(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
 	$(BIN)/python -m nninv_book.locks $(BUILD)/html.lock \
 	    $(BIN)/jupyter-book build --warningiserror --nitpick --keep-going --path-output $(OUT) $(STAGE) > $(BUILD)/jupyter-book.log 2>&1 \
 	    || { cat $(BUILD)/jupyter-book.log; rm -rf $(BUILD)/.doctrees $(HTML)/index.html; exit 1; }; \
-	echo "  HTML built in $$(( $$(date +%s) - start )) s"
+	touch $@; echo "  HTML built in $$(( $$(date +%s) - start )) s"
 
 # The whole book as one PDF (see src/nninv_book/pdf.py): Jupyter Book's single-page HTML,
 # printed by Chromium, then copied into the HTML site and linked from its landing page.

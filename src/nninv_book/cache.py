@@ -85,16 +85,21 @@ def location() -> Path:
     return Path(os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_LOCATION)
 
 
-def writable(folder: Path) -> bool:
-    """Whether ``folder`` and its ``locks`` and ``entries`` folders exist or can be made, and can be written."""
-    try:
-        for part in (folder, folder / "locks", folder / "entries"):
+def unwritable_part(folder: Path) -> Path | None:
+    """The first of ``folder`` and its ``locks`` and ``entries`` folders that cannot be made or written, if any."""
+    for part in (folder, folder / "locks", folder / "entries"):
+        try:
             part.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=part):
                 pass
-        return True
-    except OSError:
-        return False
+        except OSError:
+            return part
+    return None
+
+
+def writable(folder: Path) -> bool:
+    """Whether ``folder`` and its ``locks`` and ``entries`` folders exist or can be made, and can be written."""
+    return unwritable_part(folder) is None
 
 
 def _versions() -> bytes:
@@ -370,10 +375,12 @@ def trained(recipe, **arguments):
 def main() -> int:
     """``python -m nninv_book.cache``: say (once per build) when results cannot be cached."""
     folder = location()
-    if not writable(folder):
+    part = unwritable_part(folder)
+    if part is not None:
+        what = "it is not a folder" if part.exists() and not part.is_dir() else "it cannot be written"
         print(
-            f"note: the cache folder {folder} (or its locks or entries folder) cannot be written, so every "
-            f"network is trained and every computation run afresh; point {ENVIRONMENT_VARIABLE} at a writable folder",
+            f"note: the cache folder {part} cannot be used ({what}), so every network is trained and every "
+            f"computation run afresh; point {ENVIRONMENT_VARIABLE} at a writable folder, or remove what is in the way",
         )
     return 0
 
