@@ -66,7 +66,7 @@ def test_a_deeper_classifier_has_one_hidden_layer_per_width(tiny):
 @pytest.mark.parametrize(
     ("train", "message"),
     [
-        (lambda x, y: models.train_classifier(x, y, epochs=0, seed=0), "epochs must be a whole number of at least 1"),
+        (lambda x, y: models.train_classifier(x, y, epochs=0, seed=0), "epochs.*at least 1"),
         (lambda x, y: models.train_deep_classifier(x, y, "tanh", epochs=1.5, seed=0), "epochs must be a whole number"),
         (lambda x, y: models.train_span_regularised_classifier(x, y, 1.0, epochs=-1, seed=0), "epochs must be"),
         (lambda x, y: models.train_classifier(x, y, epochs=1, seed=0, batch_size=0), "batch_size must be a whole number"),

@@ -17,5 +17,5 @@ def test_a_stopwatch_measures_its_block():
 def test_best_of_is_the_shortest_of_the_repeats():
     delays = iter([0.03, 0.0, 0.03])
     assert best_of(lambda: time.sleep(next(delays)), repeats=3) < 0.02
-    with pytest.raises(ValueError, match="repeats must be a whole number of at least 1"):
+    with pytest.raises(ValueError, match="repeats.*at least 1"):
         best_of(lambda: None, repeats=0)
