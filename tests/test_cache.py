@@ -57,6 +57,23 @@ def planted_module(folder: Path, monkeypatch, name: str, source: str):
     return __import__(name)
 
 
+def damage_entry(folder: Path, damage: str) -> None:
+    """Damage the one entry in ``folder``: flip a byte, truncate or empty it, or put a folder in its place."""
+    (entry,) = entries(folder)
+    stored = bytearray(entry.read_bytes())
+    entry.unlink()
+    if damage == "a folder":
+        entry.mkdir()
+        return
+    if damage == "flipped byte":
+        stored[len(stored) // 2] ^= 0xFF
+    elif damage == "truncated":
+        stored = stored[: len(stored) // 3]
+    else:
+        stored = bytearray()
+    entry.write_bytes(bytes(stored))
+
+
 def weights(model) -> list[np.ndarray]:
     return model.get_weights()
 
@@ -113,15 +130,7 @@ def test_the_code_version_covers_the_recipe_module_and_the_runtime(tmp_path, mon
 @pytest.mark.parametrize("damage", ["flipped byte", "truncated", "emptied"])
 def test_a_damaged_entry_is_trained_again_and_never_loaded(tiny, cache_dir, trainings, damage):
     first = weights(models.train_classifier(*tiny, epochs=1, seed=0))
-    (entry,) = entries(cache_dir)
-    stored = bytearray(entry.read_bytes())
-    if damage == "flipped byte":
-        stored[len(stored) // 2] ^= 0xFF
-    elif damage == "truncated":
-        stored = stored[: len(stored) // 3]
-    else:
-        stored = bytearray()
-    entry.write_bytes(bytes(stored))
+    damage_entry(cache_dir, damage)
     again = weights(models.train_classifier(*tiny, epochs=1, seed=0))
     assert len(trainings) == 2
     assert identical(first, again)
@@ -240,19 +249,7 @@ def test_the_computation_key_covers_the_library_and_not_the_build_only_modules()
 @pytest.mark.parametrize("damage", ["flipped byte", "truncated", "emptied", "a folder"])
 def test_a_damaged_computation_is_computed_again(cache_dir, calls, damage):
     first = cache.computed(descent, np.ones(3), 5)
-    (entry,) = entries(cache_dir)
-    stored = bytearray(entry.read_bytes())
-    entry.unlink()
-    if damage == "a folder":
-        entry.mkdir()
-    else:
-        if damage == "flipped byte":
-            stored[len(stored) // 2] ^= 0xFF
-        elif damage == "truncated":
-            stored = stored[: len(stored) // 3]
-        else:
-            stored = bytearray()
-        entry.write_bytes(bytes(stored))
+    damage_entry(cache_dir, damage)
     assert same(first, cache.computed(descent, np.ones(3), 5))
     assert calls == [5, 5]
 
