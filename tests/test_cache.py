@@ -97,6 +97,7 @@ def test_float64_and_float32_copies_of_the_same_images_share_one_entry(tiny, cac
     assert len(trainings) == 1
 
 
+@pytest.mark.slow  # trains a network per case; the computation tests below cover the same keys fast
 @pytest.mark.parametrize(
     "change",
     ["seed", "hyperparameter", "data", "code"],
@@ -127,6 +128,7 @@ def test_the_code_version_covers_the_recipe_module_and_the_runtime(tmp_path, mon
     assert "runtime.py" in covered and "cache.py" in covered
 
 
+@pytest.mark.slow  # trains a network per case; the computation tests below cover the same keys fast
 @pytest.mark.parametrize("damage", ["flipped byte", "truncated", "emptied"])
 def test_a_damaged_entry_is_trained_again_and_never_loaded(tiny, cache_dir, trainings, damage):
     first = weights(models.train_classifier(*tiny, epochs=1, seed=0))
