@@ -155,7 +155,8 @@ $(patsubst $(STAGE)/%.ipynb,$(PARAMETERS)/%.yaml,$(NOTEBOOKS)): $(PARAMETERS)/%.
 # papermill writes into a file of this process's own under $(EXECUTING); only a
 # finished execution is moved into place, so an interrupted or failed one leaves
 # no notebook behind and runs again next time. A failure is told in a few lines;
-# its notebook and papermill's log are kept under $(LOGS) (a success's log too). A notebook is
+# its notebook and papermill's log are kept under $(LOGS) (a success's log too); a success lists
+# the claims of its prose that no longer hold at these PARAMS (nninv_book.claims). A notebook is
 # published only if its parameters are still the chapter's: when another build with other PARAMS
 # rewrote them meanwhile, it is that build's to publish, and this one fails.
 $(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMETERS)/%.yaml $(KERNEL) | preflight
@@ -171,6 +172,7 @@ $(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMETERS)/%.yaml $(KERNE
 	        "$$run.yaml" $(PARAMETERS)/$*.yaml "$$run.ipynb" $@ \
 	    || { echo "error: another build changed the parameters of $$name while it executed, so this build does not publish it; that build will" >&2; exit 1; }; \
 	    echo "  $$name executed in $$(( $$(date +%s) - start )) s"; \
+	    $(BIN)/python -m nninv_book.claims report $@; \
 	else \
 	    rm -f $(LOGS)/$$name.ipynb; [ ! -f "$$run.ipynb" ] || mv "$$run.ipynb" $(LOGS)/$$name.ipynb; \
 	    $(BIN)/python -m nninv_book.notebooks explain $< $(LOGS)/$$name.ipynb $(LOGS)/$$name.log >&2; exit 1; \

@@ -42,12 +42,15 @@ seed: "int [0, 1000]" = 0
 import os, time
 from myst_nb import glue
 from nninv_book import parameters
+from nninv_book.claims import claim
 
 parameters.check(globals())
 time.sleep(float(os.environ.get("TINY_PAUSE", "0")))
 if {parameter} is True:
     raise RuntimeError("the tiny chapter was asked to fail")
 glue("answer_{number}", 40 + {number}, display=False)
+claim("few_digits_shown", holds=bool({parameter} is True or {parameter} <= 50),
+      statement="the tiny chapter shows at most 50 digits")
 ```
 
 The answer is {{glue:text}}`answer_{number}`.
@@ -139,6 +142,20 @@ def test_a_parameter_goes_only_to_the_chapters_that_declare_it(tiny):
     assert "unknown parameter" not in (result.stdout + result.stderr).lower()
     given = [json.loads(executed(tiny, number).read_text())["metadata"]["papermill"]["parameters"] for number in (1, 2)]
     assert given == [{}, {"n_show": 5}]
+
+
+def test_a_claim_that_a_readers_params_break_is_listed_by_the_build_and_boxed_on_its_page(tiny):
+    result = make(tiny, params="-p n_show 60")
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stdout.splitlines() if "few_digits_shown" in line]
+    assert len(listed) == 1 and "02_tiny" in listed[0], result.stdout
+    assert "no longer holds" in page(tiny, 2) and "no longer holds" not in page(tiny, 1)
+
+
+def test_claims_that_hold_are_not_listed_by_the_build(tiny):
+    result = make(tiny, target="run")
+    assert result.returncode == 0, result.stderr
+    assert "few_digits_shown" not in result.stdout + result.stderr
 
 
 def test_an_unknown_parameter_is_refused_with_the_valid_names(tiny):
