@@ -71,9 +71,10 @@ def test_chapter_6_comparisons_in_the_prose_are_claims_checked_against_the_measu
     recognised = {m: chapter_6[f"recognised_{m}"] for m in EXACT_METHODS + ["class_template"]}
     rel_error = {m: chapter_6[f"rel_error_{m}"] for m in EXACT_METHODS + ["autoencoder"]}
     exact = {m: recognised[m] for m in EXACT_METHODS}
-    assert chapter_6["claim_mixture_most_recognised_exact"] == (max(exact, key=exact.get) == "mixture")
-    assert chapter_6["claim_mixture_recognised_more_than_class_methods"] == (
-        recognised["mixture"] > max(recognised["class_gaussian"], recognised["class_template"]))
+    exact_cnn = {m: chapter_6[f"recognised_{m}_cnn"] for m in EXACT_METHODS}
+    most = max(exact, key=exact.get) == "mixture" and max(exact_cnn, key=exact_cnn.get) == "mixture"
+    decided = chapter_6["mixture_vs_runner_up_p"] < 0.05 and chapter_6["mixture_vs_runner_up_cnn_p"] < 0.05
+    assert chapter_6["claim_mixture_most_recognised_exact"] == (most and decided)
     closest = min(EXACT_METHODS, key=rel_error.get)
     assert chapter_6["claim_mixture_closest_exact"] == (closest == "mixture")
     assert chapter_6["claim_mixture_closer_than_autoencoder"] == (rel_error["mixture"] < rel_error["autoencoder"])
@@ -83,4 +84,55 @@ def test_chapter_6_comparisons_in_the_prose_are_claims_checked_against_the_measu
 def test_chapter_6_headline_table_is_rendered_as_a_table(book):
     page = (book / "html" / "chapters" / "06_learned_inverses_and_priors.html").read_text()
     table = page[page.rfind("<table") : page.rfind("</table>")]
-    assert "recognised by the judge" in table and "learned_exact" in table and "mixture" in table
+    assert "recognised by the k-NN judge" in table and "CNN judge" in table
+    assert "learned_exact" in table and "mixture" in table
+
+
+def test_chapter_6_both_judges_are_reported_with_intervals_that_hold_their_rates(chapter_6):
+    for name in ("judge_accuracy_real", "judge_cnn_accuracy_real", "recognised_mixture", "recognised_mixture_cnn"):
+        assert 0 <= chapter_6[f"{name}_low"] <= chapter_6[name] <= chapter_6[f"{name}_high"] <= 1
+    assert chapter_6["claim_judge_cnn_at_least_99"] == (chapter_6["judge_cnn_accuracy_real"] >= 0.99)
+    assert chapter_6["judge_cnn_accuracy_real"] > 0.97 and chapter_6["judge_cnn_accuracy_test"] > 0.97
+    stronger = chapter_6["judge_cnn_accuracy_real_low"] > chapter_6["judge_accuracy_real_high"]
+    assert chapter_6["claim_judge_cnn_stronger_than_knn"] == stronger
+
+
+def test_chapter_6_the_judges_agree_at_least_where_both_are_right(chapter_6):
+    both_right = chapter_6["judge_accuracy_real"] + chapter_6["judge_cnn_accuracy_real"] - 1
+    assert both_right - 1e-12 <= chapter_6["judge_agreement_real"] <= 1
+    assert 0 <= chapter_6["judge_agreement_all"] <= 1
+
+
+@pytest.mark.parametrize("method", ["pinv", "mean", "gaussian", "class_gaussian", "mixture", "class_template",
+                                    "learned_decoder", "learned_exact", "autoencoder"])
+def test_chapter_6_every_method_is_recognised_by_both_judges(chapter_6, method):
+    assert 0 <= chapter_6[f"recognised_{method}_cnn"] <= 1
+
+
+def test_chapter_6_contrast_normalisation_is_measured_not_assumed(chapter_6):
+    assert 0 <= chapter_6["judge_normalised_changed_share"] <= chapter_6["judge_normalised_most_changed_share"] <= 1
+    assert 0 <= chapter_6["judge_normalised_accuracy_real"] <= 1
+
+
+def test_chapter_6_paired_comparisons_decide_what_the_prose_says(chapter_6):
+    for name in ("mixture_vs_template_p", "mixture_vs_template_cnn_p", "mixture_vs_class_gaussian_p",
+                 "mixture_vs_class_gaussian_cnn_p", "mixture_vs_runner_up_p", "mixture_vs_runner_up_cnn_p",
+                 "decoder_exactness_p", "decoder_exactness_cnn_p"):
+        assert 0 <= chapter_6[name] <= 1
+    exactness_undecided = chapter_6["decoder_exactness_p"] >= 0.05 and chapter_6["decoder_exactness_cnn_p"] >= 0.05
+    assert chapter_6["claim_decoder_exactness_not_distinguishable"] == exactness_undecided
+
+    def beats(judge, other, p_name):
+        return (chapter_6[f"recognised_mixture{judge}"] > chapter_6[f"recognised_{other}{judge}"]
+                and chapter_6[p_name] < 0.05)
+
+    decided = all(beats(judge, other, f"mixture_vs_{short}{judge}_p")
+                  for judge in ("", "_cnn") for other, short in (("class_template", "template"),
+                                                                 ("class_gaussian", "class_gaussian")))
+    assert chapter_6["claim_mixture_recognised_more_than_class_methods"] == decided
+
+
+def test_chapter_6_capacities_beside_the_comparison_are_counted_from_the_models(chapter_6):
+    n_in, n_out, k = chapter_6["n_in"], chapter_6["n_out"], chapter_6["mixture_components"]
+    assert chapter_6["mixture_parameters"] == k * (1 + n_in + n_in * (n_in + 1) // 2)
+    assert chapter_6["autoencoder_parameters"] == 2 * n_in * n_out + n_out + n_in

@@ -101,3 +101,167 @@ def descent_curves(curves: Mapping[str, object], table_run, target: float):
     axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     figure.tight_layout()
     return figure
+
+
+def image_grid_on_shared_scales(rows, column_titles=None, *, signed=(), shared=(), cell: float = 1.0):
+    """:func:`image_grid`, with each group of row labels in ``shared`` drawn on one signed scale.
+
+    ``shared`` is a sequence of groups of row labels (each group a tuple):
+    the rows of a group are drawn on the signed scale with one limit, the
+    largest absolute value among them, so that rows meant to be compared (an
+    image and its projection, say) can be; every row of a group is signed
+    whether or not it lies in [0, 1]. Other rows are drawn as
+    :func:`image_grid` draws them.
+    """
+    pairs = list(rows.items()) if isinstance(rows, Mapping) else list(rows)
+    labels = [label for label, _ in pairs]
+    grouped = [label for group in shared for label in group]
+    unknown = sorted(set(grouped) - set(labels))
+    if unknown:
+        raise ValueError(f"shared names rows that the grid does not have: {unknown}")
+    figure = image_grid(pairs, column_titles, signed=set(signed) | set(grouped), cell=cell)
+    # the axes of row r run from the one labelled with it (its first image) to the next labelled one
+    starts = [index for index, axis in enumerate(figure.axes) if axis.get_ylabel()]
+    row_axes = {axis_label: figure.axes[start : end]
+                for axis_label, start, end in zip(labels, starts, starts[1:] + [len(figure.axes)])}
+    for group in shared:
+        limit = max(float(np.abs(np.asarray(images)).max()) for label, images in pairs if label in group) or 1.0
+        for label in group:
+            for axis in row_axes[label]:
+                for image in axis.get_images():
+                    image.set_clim(-limit, limit)  # the row's colour bar follows its image
+    return figure
+
+
+def hidden_activity_histograms(chosen: Mapping[str, np.ndarray], distances: Mapping[str, np.ndarray]):
+    """Left: the hidden activities of each choice (log density); right: their prior distances (log scale).
+
+    ``chosen`` maps a label to hidden activities ``(n, width)``, ``distances``
+    the same labels to one prior distance per image.
+    """
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    bins = np.linspace(min(h.min() for h in chosen.values()), max(h.max() for h in chosen.values()), 80)
+    for name, h in chosen.items():
+        left.hist(h.ravel(), bins=bins, density=True, histtype="step", linewidth=1.5, label=name)
+    left.set_yscale("log")
+    left.set_xlabel("hidden activity")
+    left.set_ylabel("density")
+    left.legend(fontsize=8)
+    every = np.concatenate(list(distances.values()))
+    bins = np.geomspace(every.min(), every.max(), 60)
+    for name, d in distances.items():
+        right.hist(d, bins=bins, alpha=0.6, label=name)
+    right.set_xscale("log")
+    right.set_xlabel("prior distance of the hidden pre-activation")
+    right.set_ylabel("test digits")
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def relu_recovery_curves(widths, curve, recovered, unique, inputs: int):
+    """Random ReLU layers inverted by a linear programme: recovery error and share recovered against the width.
+
+    ``curve`` holds one entry per width with its relative ``errors`` and the
+    binomial ``predicted`` share; ``recovered`` and ``unique`` are the shares
+    of trials recovered and of active columns of full rank; ``inputs`` the
+    layers' input width (a dotted line marks twice it).
+    """
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    floor = np.finfo(float).eps
+    left.semilogy(widths, [max(np.median(p["errors"]), floor) for p in curve], "o-", label="median")
+    left.semilogy(widths, [max(p["errors"].max(), floor) for p in curve], "s--", label="largest")
+    left.axvline(2 * inputs, color="0.6", linestyle=":", label="width = 2 × inputs")
+    left.set_xlabel("units in the ReLU layer")
+    left.set_ylabel("relative recovery error")
+    left.legend(fontsize=8)
+    right.plot(widths, recovered, "o-", label="inputs recovered")
+    right.plot(widths, unique, "x", markersize=9, label="active columns of full rank")
+    right.plot(widths, [p["predicted"] for p in curve], "--", color="0.4",
+               label="P(binomial(n, 1/2) ≥ inputs)")
+    right.set_xlabel("units in the ReLU layer")
+    right.set_ylabel("share of trials")
+    right.set_ylim(-0.03, 1.03)
+    right.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def membership_aucs(results: Mapping[str, object]):
+    """Per label, a membership test's AUC with its 95% interval (objects with ``auc``, ``low``, ``high``), against chance."""
+    figure, axis = plt.subplots(figsize=(6.4, 0.45 * len(results) + 1.2))
+    rows = np.arange(len(results))[::-1]
+    for row, result in zip(rows, results.values()):
+        axis.errorbar(result.auc, row, xerr=[[result.auc - result.low], [result.high - result.auc]],
+                      fmt="o", color="0.2", capsize=3)
+    axis.axvline(0.5, color="0.5", linestyle="--", linewidth=1, label="chance")
+    axis.set_yticks(rows, list(results))
+    axis.set_xlim(0.4, 1.02)
+    axis.set_ylim(-0.6, len(results) - 0.4)
+    axis.set_xlabel("AUC: training images closer to span(W) than test digits")
+    axis.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    return figure
+
+
+def accuracy_against_error(errors: Sequence[float], accuracies: Sequence[float], labels: Sequence[str],
+                           references: Mapping[str, float] = {}):
+    """Test accuracy against reconstruction error along a sweep, each point labelled, with vertical reference lines.
+
+    Labels alternate above and below the curve so that neighbouring points' labels do not overlap.
+    """
+    figure, axis = plt.subplots(figsize=(6.4, 3.8))
+    axis.plot(errors, accuracies, "o-", color="0.2")
+    for i, (error, accuracy, label) in enumerate(zip(errors, accuracies, labels)):
+        above = i % 2 == 0
+        axis.annotate(label, (error, accuracy), textcoords="offset points", xytext=(6, 7 if above else -12),
+                      fontsize=8, ha="left")
+    for (name, value), style in zip(references.items(), ["--", ":", "-."]):
+        axis.axvline(value, color="0.5", linestyle=style, linewidth=1, label=name)
+    if references:
+        axis.legend(fontsize=8, loc="lower left")
+    axis.margins(x=0.12, y=0.12)
+    axis.set_xlabel("mean relative error of the pseudo-inverse reconstruction")
+    axis.set_ylabel("test accuracy")
+    figure.tight_layout()
+    return figure
+
+
+def preimage_plane(x, least_norm, others, direction, null_basis, half_width: float = 1.6):
+    """A 3 -> 1 layer's preimage plane in three dimensions, with equal axis scales and the legend beside the data.
+
+    ``x`` is the input, ``least_norm`` its pseudo-inverse preimage, ``others`` further exact preimages,
+    ``direction`` the unit vector of the span of ``w`` and ``null_basis`` (3 x 2) the plane's directions.
+    """
+    grid = np.linspace(-half_width, half_width, 2)
+    s, t = np.meshgrid(grid, grid)
+    u, v = np.asarray(null_basis).T
+    plane = least_norm + s[..., None] * u + t[..., None] * v
+    figure = plt.figure(figsize=(7.6, 5.2))
+    axis = figure.add_subplot(projection="3d")
+    axis.plot_surface(*np.moveaxis(plane, -1, 0), alpha=0.25, color="tab:blue")
+    line = np.outer(np.linspace(-1.2, 1.2, 2), direction)
+    axis.plot(*line.T, color="0.2", linewidth=1.5, label="span of $w$")
+    axis.scatter(*x, color="tab:red", s=40, label="an input $x$")
+    axis.scatter(*least_norm, color="black", s=40, label="$g(f(x))$: least norm, on the span")
+    axis.scatter(*np.asarray(others).T, color="tab:blue", s=18, label="other exact preimages")
+    axis.plot(*np.stack([x, least_norm]).T, color="tab:red", linestyle=":", linewidth=1)
+    points = np.vstack([plane.reshape(-1, 3), line, x, others])
+    centre, radius = (points.max(axis=0) + points.min(axis=0)) / 2, (points.max(axis=0) - points.min(axis=0)).max() / 2
+    ticks = np.arange(np.ceil(-radius), np.floor(radius) + 1)
+    for setter, middle in zip([axis.set_xlim, axis.set_ylim, axis.set_zlim], centre):
+        setter(middle - radius, middle + radius)
+    axis.set_xticks(centre[0] + ticks)
+    axis.set_yticks(centre[1] + ticks)
+    axis.set_zticks(centre[2] + ticks)
+    axis.xaxis.set_major_formatter("{x:.1f}")
+    axis.yaxis.set_major_formatter("{x:.1f}")
+    axis.zaxis.set_major_formatter("{x:.1f}")
+    axis.set_box_aspect((1, 1, 1))
+    axis.set_xlabel("$x_1$")
+    axis.set_ylabel("$x_2$")
+    axis.set_zlabel("$x_3$")
+    axis.view_init(elev=18, azim=-58)
+    figure.legend(*axis.get_legend_handles_labels(), loc="center left", bbox_to_anchor=(0.66, 0.5), fontsize=8)
+    figure.subplots_adjust(left=0.0, right=0.68, top=1.0, bottom=0.02)
+    return figure
