@@ -69,7 +69,8 @@ def claim(name: str, holds: bool, statement: str, *, at_defaults: bool | None = 
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(f"a claim's name is lowercase words joined by underscores, got {name!r}")
     if not isinstance(holds, bool):
-        raise TypeError(f"claim {name}: holds must be a bool (wrap the comparison in bool(...)), got {type(holds).__name__}")
+        kind = type(holds).__name__ if type(holds).__module__ == "builtins" else f"{type(holds).__module__}.{type(holds).__name__}"
+        raise TypeError(f"claim {name}: holds must be a Python bool (wrap the comparison in bool(...)), got {kind}")
     if not isinstance(statement, str) or not statement.strip():
         raise ValueError(f"claim {name} needs a statement")
     at_defaults = parameters.at_defaults() if at_defaults is None else at_defaults
@@ -85,8 +86,15 @@ def claim(name: str, holds: bool, statement: str, *, at_defaults: bool | None = 
 
 def claims(notebook: Path) -> dict[str, dict[str, object]]:
     """Every claim an executed notebook checked: per name, whether it holds and (when it fails) its statement."""
+    try:
+        return _claims(json.loads(Path(notebook).read_text()))
+    except (ValueError, TypeError, KeyError, AttributeError) as error:  # JSON that is not an executed notebook's
+        raise ValueError(f"{notebook} is not an executed notebook whose claims can be read ({type(error).__name__}: {error})") from None
+
+
+def _claims(content) -> dict[str, dict[str, object]]:
     found: dict[str, dict[str, object]] = {}
-    for cell in json.loads(Path(notebook).read_text())["cells"]:
+    for cell in content["cells"]:
         for output in cell.get("outputs", []):
             metadata = output.get("metadata", {})
             glued = metadata.get("scrapbook", {}).get("name", "")
@@ -115,7 +123,12 @@ def main(arguments: list[str]) -> int:
         print("usage: python -m nninv_book.claims report NOTEBOOK...", file=sys.stderr)
         return 2
     notebooks = [Path(argument) for argument in arguments[1:] if Path(argument).exists()]
-    for chapter, name, statement in failing(notebooks):
+    try:
+        failures = failing(notebooks)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for chapter, name, statement in failures:
         print(f"{chapter}: claim {name} no longer holds at these parameters: {statement}")
     return 0
 

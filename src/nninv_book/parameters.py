@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import math
+import numbers
 import os
 import re
 import shlex
@@ -61,6 +62,11 @@ MAX_LIST = 100
 class ParameterError(ValueError):
     """A parameter name or value that the book cannot use."""
 
+
+try:
+    from numpy import bool_ as np_bool
+except ImportError:  # pragma: no cover - numpy is a dependency of the book
+    np_bool = bool
 
 _ANNOTATION = re.compile(
     r"^\s*(?P<type>int|float|bool|list of int|list of float)"
@@ -85,14 +91,16 @@ class Rule:
 
     def _single(self, value: object) -> str | None:
         if self.kind == "bool":
-            return None if isinstance(value, bool) else "must be True or False"
+            return None if isinstance(value, (bool, np_bool)) else "must be True or False"
         if self.kind == "int":
-            if isinstance(value, bool) or not isinstance(value, int) or not self._inside(value):
+            if isinstance(value, (bool, np_bool)) or not isinstance(value, numbers.Integral) or not self._inside(value):
                 low = self.low if self.low_included else self.low + 1
                 high = self.high if self.high_included else self.high - 1
                 return f"must be a whole number of at least {low:,.0f} and at most {high:,.0f}"
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, (bool, np_bool)) or not isinstance(value, numbers.Real):
+            return f"must be a finite number in {self._interval()}"
+        if not isinstance(value, numbers.Integral) and not math.isfinite(value):  # a whole number is finite, however large
             return f"must be a finite number in {self._interval()}"
         return None if self._inside(value) else f"must be a number in {self._interval()}"
 
@@ -211,7 +219,11 @@ def check(values: Mapping[str, object], chapter: str | Path | None = None) -> No
     every value equals its page's default.
     """
     global _at_defaults
+    if not isinstance(values, Mapping):
+        raise TypeError(f"parameters.check takes a mapping of names to values, such as globals(), got {type(values).__name__}")
     annotations = values.get("__annotations__") or {}
+    if not isinstance(annotations, Mapping):
+        raise TypeError(f"__annotations__ must map parameter names to rules, got {type(annotations).__name__}")
     own = {name: rule(name, annotation) for name, annotation in annotations.items() if name in values}
     known = {**_book_rules(), **own} if not own else own
     for name, value in values.items():
@@ -219,8 +231,8 @@ def check(values: Mapping[str, object], chapter: str | Path | None = None) -> No
         problem = name_rule.problem(value) if name_rule else None
         if problem:
             raise ParameterError(f"parameter {name} {problem}, got {value!r}")
-    for names, holds, message in RELATIONS:
-        if all(name in values for name in names) and not holds(*(values[name] for name in names)):
+    for names, holds, message in RELATIONS:  # only between values that obeyed their rules above
+        if all(name in values and name in known for name in names) and not holds(*(values[name] for name in names)):
             raise ParameterError(f"{message}, got " + ", ".join(f"{name}={values[name]!r}" for name in names))
     _at_defaults = _defaults_of(values, chapter, set(own))
 
@@ -253,14 +265,41 @@ def _value(text: str) -> object:
             return list(value) if isinstance(value, tuple) else value
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         pass
+    listed = _numbers_list(text)
+    if listed is not None:
+        return listed
     try:
         return float(text)  # also nan and inf, which the rules then refuse by name
     except ValueError:
         return text
 
 
+def _numbers_list(text: str) -> list | None:
+    """A list (or tuple) literal whose entries are numbers, ``nan`` or ``inf``, so the rules name a NaN entry as one."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    entries = []
+    for item in node.elts:
+        sign = 1.0
+        if isinstance(item, ast.UnaryOp) and isinstance(item.op, (ast.USub, ast.UAdd)):
+            sign, item = (-1.0 if isinstance(item.op, ast.USub) else 1.0), item.operand
+        if isinstance(item, ast.Name) and item.id.lower() in ("nan", "inf", "infinity"):
+            entries.append(sign * float(item.id))
+        elif isinstance(item, ast.Constant) and isinstance(item.value, (int, float)) and not isinstance(item.value, bool):
+            entries.append(sign * item.value if sign < 0 else item.value)
+        else:
+            return None
+    return entries
+
+
 def parse(params: str) -> dict[str, object]:
     """``-p NAME VALUE`` (or ``--parameters``) and ``-r NAME VALUE`` (a raw string) pairs, in order."""
+    if not isinstance(params, str):
+        raise TypeError(f"PARAMS must be text such as \"-p epochs 5\", got {type(params).__name__}")
     try:
         words = shlex.split(params)
     except ValueError as error:
@@ -287,7 +326,7 @@ def resolve(params: str, chapters: Iterable[Path]) -> dict[Path, dict[str, objec
     known = sorted(book_rules)
     unknown = [name for name in given if name not in known]
     if unknown:
-        raise ParameterError(f"no chapter has a parameter named {', '.join(unknown)}; the parameters are: {', '.join(known)}")
+        raise ParameterError(f"no chapter has a parameter named {', '.join(name if name.isidentifier() else repr(name) for name in unknown)}; the parameters are: {', '.join(known)}")
     for name, value in given.items():
         problem = book_rules[name].problem(value)
         if problem:

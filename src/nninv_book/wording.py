@@ -13,14 +13,24 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def _finite(x, what: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x):
-        raise ValueError(f"{what} needs a finite number, got {x!r}")
+    try:
+        finite = not isinstance(x, bool) and isinstance(x, numbers.Real) and math.isfinite(float(x))
+    except OverflowError:  # a whole number too large for a float
+        finite = False
+    if not finite:
+        raise ValueError(f"{what} needs a finite number (within float range), got {x!r}")
     return float(x)
+
+
+def _digits(digits) -> int:
+    if isinstance(digits, bool) or not isinstance(digits, numbers.Integral) or not 1 <= digits <= 17:
+        raise ValueError(f"digits must be a whole number of significant figures from 1 to 17, got {digits!r}")
+    return int(digits)
 
 
 def power_of_ten(x, digits: int = 2) -> str:
     """``x`` to ``digits`` significant figures with a superscript exponent: 1e-6 -> "10⁻⁶", 2.5e-7 -> "2.5 × 10⁻⁷"."""
-    x = _finite(x, "power_of_ten")
+    x, digits = _finite(x, "power_of_ten"), _digits(digits)
     if x == 0:
         return "0"
     mantissa, exponent = f"{abs(x):.{digits - 1}e}".split("e")
@@ -37,7 +47,7 @@ def about(x, digits: int = 2) -> str:
     Thousands are separated ("9,100"), numbers from 0.001 up are written out
     ("0.0038"), smaller ones as a power of ten ("4.5 × 10⁻⁵").
     """
-    x = _finite(x, "about")
+    x, digits = _finite(x, "about"), _digits(digits)
     if x == 0:
         return "0"
     rounded = float(f"{x:.{digits}g}")
