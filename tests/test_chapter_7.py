@@ -80,3 +80,27 @@ def test_chapter_7_a_linear_programme_recovers_relu_inputs_once_the_layer_expand
     assert chapter_7["relu_recovery_iff_full_rank"] is True
     assert chapter_7["relu_narrowest_recovered"] < 1
     assert 1 < chapter_7["relu_smallest_full_recovery_ratio"] <= 4
+
+
+def test_chapter_7_both_judges_are_reported_with_intervals_that_hold_their_rates(chapter_7):
+    for name in ("judge_accuracy_real", "judge_cnn_accuracy_real", "recognised_deep_prior",
+                 "recognised_deep_prior_cnn", "recognised_deep_min_norm"):
+        assert 0 <= chapter_7[f"{name}_low"] <= chapter_7[name] <= chapter_7[f"{name}_high"] <= 1
+    assert chapter_7["claim_judge_cnn_at_least_99"] == (chapter_7["judge_cnn_accuracy_real"] >= 0.99)
+    both_right = chapter_7["judge_accuracy_real"] + chapter_7["judge_cnn_accuracy_real"] - 1
+    assert both_right - 1e-12 <= chapter_7["judge_agreement_real"] <= 1
+
+
+def test_chapter_7_the_convolutional_judge_also_sees_the_lift_and_the_test_decides_it(chapter_7):
+    for network in LEAKY:
+        baseline = max(chapter_7[f"recognised_deep_min_norm{network}_cnn"],
+                       chapter_7[f"recognised_deep_layerwise_gaussian{network}_cnn"])
+        assert chapter_7[f"recognised_deep_prior{network}_cnn"] > baseline
+    p_values = [chapter_7[f"lift_{network}_p"] for network in ("deep", "deeper")]
+    p_values += [chapter_7[f"lift_{network}_cnn_p"] for network in ("deep", "deeper")]
+    assert all(0 <= p <= 1 for p in p_values)
+    lifted = all(p < 0.05 for p in p_values) and all(
+        min(chapter_7[f"recognised_deep_pooled_prior{n}{j}"], chapter_7[f"recognised_deep_prior{n}{j}"])
+        > max(chapter_7[f"recognised_deep_min_norm{n}{j}"], chapter_7[f"recognised_deep_layerwise_gaussian{n}{j}"])
+        for n in LEAKY for j in ("", "_cnn"))
+    assert chapter_7["claim_prior_activities_lift_recognition"] == lifted
