@@ -56,3 +56,17 @@ def test_impossible_settings_are_refused(classifier, arguments, message):
 def test_importing_art_through_the_book_writes_nothing():
     result = subprocess.run([sys.executable, "-c", "import nninv_book.model_inversion"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+
+
+def test_miface_from_a_given_start_begins_there(classifier):
+    start = np.full(784, 0.3)
+    one_step = model_inversion.miface(classifier, [0, 1], 0.999999, round_iterations=1, max_iterations=1, start=start)
+    from_black = model_inversion.miface(classifier, [0, 1], 0.999999, round_iterations=1, max_iterations=1)
+    assert np.abs(one_step.images - start).max() < np.abs(from_black.images - start).max()
+    assert 0 <= one_step.images.min() and one_step.images.max() <= 1
+
+
+@pytest.mark.parametrize("start", [np.full(784, 1.5), np.zeros((3, 784))])
+def test_a_start_outside_the_pixel_range_or_of_the_wrong_count_is_refused(classifier, start):
+    with pytest.raises(ValueError, match="start must be"):
+        model_inversion.miface(classifier, [0, 1], 0.5, start=start)

@@ -3,8 +3,9 @@
 MIFace implements the attack of Fredrikson, Jha and Ristenpart (2015): gradient
 ascent on one class's score, from a start image, with the pixels clipped to
 their range after every step. :func:`miface` runs it on a Keras classifier
-wrapped as ART's ``TensorFlowV2Classifier``, from black images, in rounds of a
-fixed number of steps until every target score has reached a goal.
+wrapped as ART's ``TensorFlowV2Classifier``, from black images or from a
+given start (for example a prior's mean), in rounds of a fixed number of steps
+until every target score has reached a goal.
 
 ART 1.20's own stopping rule keeps a class going while ``1 - score <=
 threshold`` or while its cost has not improved on its recent window; with the
@@ -79,14 +80,16 @@ def miface(
     round_iterations: int = 25,
     max_iterations: int = 5000,
     learning_rate: float = 0.1,
+    start=None,
 ) -> Inversion:
-    """MIFace from black images, one per entry of ``classes``, until every class's score is at least ``goal``.
+    """MIFace from ``start`` (black images by default), one per entry of ``classes``, until every class's score is at least ``goal``.
 
     Runs MIFace (``threshold=1.0``, all images in one batch) for
     ``round_iterations`` steps at a time, continuing from the images of the
     round before, and stops after the first round at whose end every score
     is at least ``goal``, or after ``max_iterations`` steps. ``seconds`` is the
-    wall-clock time of the rounds and of reading the scores.
+    wall-clock time of the rounds and of reading the scores. ``start`` is one
+    image for every class, or one per entry of ``classes``, in the pixel range.
     """
     if not 0 < goal < 1:
         raise ValueError(f"goal must be a score between 0 and 1, got {goal!r}")
@@ -97,7 +100,13 @@ def miface(
     classifier = art_classifier(model, n_classes)
     attack = MIFace(classifier, max_iter=int(round_iterations), threshold=1.0, learning_rate=float(learning_rate),
                     batch_size=len(classes), verbose=False)
-    images = np.zeros((len(classes), *classifier.input_shape), dtype=np.float32)
+    if start is None:
+        images = np.zeros((len(classes), *classifier.input_shape), dtype=np.float32)
+    else:
+        start = np.asarray(start, dtype=np.float32).reshape(-1, *classifier.input_shape)
+        if len(start) not in (1, len(classes)) or start.min() < 0 or start.max() > 1:
+            raise ValueError("start must be one image, or one per class, with pixels in [0, 1]")
+        images = np.repeat(start, len(classes) // len(start), axis=0).copy()
     rows = np.arange(len(classes))
     iterations = 0
     with _quiet_tensorflow_logger():
