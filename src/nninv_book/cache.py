@@ -73,6 +73,8 @@ BUILD_ONLY = frozenset(
 claims, word and draw results and glue them. Editing them changes how a result is shown, never the
 result, so they are not part of a computation's key (and its cached results survive the edit)."""
 _TRAINING_SOURCES = ("nninv_book/runtime.py", "nninv_book/cache.py")
+MAX_ENTRY_BYTES = 1 << 30
+"""The largest entry kept: a file bigger than this where an entry goes is not read (it is computed again)."""
 _VERSIONED = ("numpy", "scipy", "keras", "tensorflow-cpu", "tensorflow", "scikit-learn", "adversarial-robustness-toolbox")
 
 
@@ -245,7 +247,8 @@ def _value(payload: bytes):
 def _read(path: Path):
     """The value an entry holds; ``None, False`` when it is missing, damaged or not a regular file."""
     try:
-        if not stat.S_ISREG(os.lstat(path).st_mode):
+        status = os.lstat(path)
+        if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_ENTRY_BYTES:
             return None, False
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         with open(descriptor, "rb") as handle:
@@ -284,7 +287,8 @@ def _remembered(key: str, produce):
                     return value
                 payload = _payload(produce())
                 try:
-                    _write(entry, payload)
+                    if len(payload) < MAX_ENTRY_BYTES:
+                        _write(entry, payload)
                 except OSError:
                     pass  # an entry that cannot be written (a folder in its place): the result stands uncached
                 return _value(payload)
