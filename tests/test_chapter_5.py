@@ -120,3 +120,79 @@ def test_chapter_5_claim_on_surer_outputs_matches_the_judges_counts(chapter_5):
 
 def test_chapter_5_relu_collision_moves_towards_the_digit_aimed_at(chapter_5):
     assert chapter_5["relu_collision_target_distance"] < chapter_5["relu_collision_digit_target_distance"]
+
+
+# The proposition: plain gradient descent keeps W - W0 in the span of the training images.
+
+
+def test_chapter_5_plain_gradient_descent_stays_in_the_span_to_float64_round_off(chapter_5):
+    assert chapter_5["gd_update_outside_span"] < 1e3 * chapter_5["float64_round_off"]
+    assert chapter_5["claim_gd_change_stays_in_image_span"] is True
+    assert chapter_5["adam_outside_span_change"] > 1e6 * chapter_5["gd_update_outside_span"]
+
+
+def test_chapter_5_ten_images_trained_from_zero_come_back_exactly(chapter_5):
+    exact = chapter_5["ten_images_max_abs_error"] < 1e-9 and chapter_5["ten_layer_rank"] == 10
+    assert chapter_5["claim_ten_images_reconstructed_exactly"] == exact
+    assert chapter_5["ten_images_outside_span"] < 1e-12
+
+
+# Membership and the 5 in the noise.
+
+
+def test_chapter_5_membership_claims_agree_with_the_aucs(chapter_5):
+    for low, auc, high in [("membership_auc_low", "membership_auc", "membership_auc_high"),
+                           ("membership_auc_adam_low", "membership_auc_adam", "membership_auc_adam_high")]:
+        assert 0 <= chapter_5[low] <= chapter_5[auc] <= chapter_5[high] <= 1
+    at_chance = all(abs(chapter_5[key] - 0.5) < 0.05 for key in ["membership_auc", "membership_auc_adam"])
+    assert chapter_5["claim_no_membership_signal_at_full_size"] == at_chance
+    fades = chapter_5["membership_auc_largest"] < chapter_5["membership_auc_smallest"]
+    assert chapter_5["claim_membership_signal_fades_with_size"] == fades
+    if chapter_5["membership_smallest_size"] == 10:
+        assert chapter_5["membership_auc_smallest"] == 1.0
+
+
+def test_chapter_5_the_five_claims_agree_with_its_energy_and_random_subspaces(chapter_5):
+    assert chapter_5["claim_five_not_above_random_in_adam_span"] == (chapter_5["five_random_exceedance"] > 0.05)
+    assert chapter_5["claim_five_far_above_random_in_sgd_span"] == (chapter_5["five_random_exceedance_sgd"] < 1e-6)
+    assert chapter_5["five_energy_fraction_sgd"] > chapter_5["five_energy_fraction"]
+
+
+def test_chapter_5_reconstruction_rates_carry_intervals_that_hold_them(chapter_5):
+    for name in ["pinv_recognised_adam", "pinv_recognised_sgd", "recognised_regularised_reconstructions",
+                 "recognised_unregularised_reconstructions", "swap_read_as_second"]:
+        assert 0 <= chapter_5[f"{name}_low"] <= chapter_5[name] <= chapter_5[f"{name}_high"] <= 1
+    assert chapter_5["claim_swapped_images_read_as_the_second_digit"] == (chapter_5["swap_read_as_second_low"] > 0.5)
+    assert chapter_5["swap_output_max_abs_change"] < 1e-9
+
+
+def test_chapter_5_pca_is_compared_on_the_per_image_statistic(chapter_5):
+    assert "pca10_rel_error_floor" not in chapter_5
+    below = chapter_5["pca10_mean_rel_error"] < chapter_5["regularised_pinv_rel_error"]
+    assert chapter_5["claim_pca_reference_below_penalised_error"] == below
+
+
+# Model inversion: what W reveals with priors that know no digit.
+
+
+def test_chapter_5_model_inversion_controls_claims_agree_with_the_counts(chapter_5):
+    surest = chapter_5["surest_recognised"]
+    others = [chapter_5[f"surest_{name}_recognised"] for name in ["identity_prior", "smooth_prior", "min_norm"]]
+    assert chapter_5["claim_no_digit_priors_recognised_less_at_the_surest_score"] == all(o < surest for o in others)
+    assert chapter_5["surest_no_digit_prior_recognised"] == max(others)
+    assert chapter_5["claim_identity_prior_distinguishable_at_the_surest_score"] == (chapter_5["surest_identity_prior_p"] < 0.05)
+    assert chapter_5["claim_smoothness_prior_not_distinguishable_at_the_surest_score"] == (chapter_5["surest_smooth_prior_p"] >= 0.05)
+    same = set(chapter_5["identity_prior_labels"].split(", ")) == {str(chapter_5["prior_mean_label"])}
+    assert chapter_5["claim_identity_prior_images_read_as_the_mean"] == same
+    for count in ["model_inversion_identity_prior_recognised", "model_inversion_smooth_prior_recognised",
+                  "model_inversion_min_norm_recognised"]:
+        assert 0 <= chapter_5[count] <= 10
+    assert (chapter_5["model_inversion_identity_prior_low"] <= chapter_5["model_inversion_identity_prior_recognised"] / 10
+            <= chapter_5["model_inversion_identity_prior_high"])
+
+
+def test_chapter_5_miface_from_the_mean_claim_agrees_with_its_start_scores(chapter_5):
+    reached = chapter_5["art_miface_mean_start_reached"]
+    separated = chapter_5["art_miface_stalled_start_score_max"] < chapter_5["art_miface_reached_start_score_min"]
+    assert chapter_5["claim_miface_from_mean_stalls_where_scores_start_low"] == (0 < reached < 10 and separated)
+    assert chapter_5["art_miface_mean_start_iterations"] <= chapter_5["miface_mean_iterations"]

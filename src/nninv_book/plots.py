@@ -220,7 +220,7 @@ def accuracy_against_error(errors: Sequence[float], accuracies: Sequence[float],
         axis.axvline(value, color="0.5", linestyle=style, linewidth=1, label=name)
     if references:
         axis.legend(fontsize=8, loc="lower left")
-    axis.margins(x=0.12, y=0.12)
+    axis.margins(x=0.12, y=0.2)
     axis.set_xlabel("mean relative error of the pseudo-inverse reconstruction")
     axis.set_ylabel("test accuracy")
     figure.tight_layout()
@@ -237,7 +237,7 @@ def preimage_plane(x, least_norm, others, direction, null_basis, half_width: flo
     s, t = np.meshgrid(grid, grid)
     u, v = np.asarray(null_basis).T
     plane = least_norm + s[..., None] * u + t[..., None] * v
-    figure = plt.figure(figsize=(7.6, 5.2))
+    figure = plt.figure(figsize=(6.4, 6.2))
     axis = figure.add_subplot(projection="3d")
     axis.plot_surface(*np.moveaxis(plane, -1, 0), alpha=0.25, color="tab:blue")
     line = np.outer(np.linspace(-1.2, 1.2, 2), direction)
@@ -248,20 +248,15 @@ def preimage_plane(x, least_norm, others, direction, null_basis, half_width: flo
     axis.plot(*np.stack([x, least_norm]).T, color="tab:red", linestyle=":", linewidth=1)
     points = np.vstack([plane.reshape(-1, 3), line, x, others])
     centre, radius = (points.max(axis=0) + points.min(axis=0)) / 2, (points.max(axis=0) - points.min(axis=0)).max() / 2
-    ticks = np.arange(np.ceil(-radius), np.floor(radius) + 1)
-    for setter, middle in zip([axis.set_xlim, axis.set_ylim, axis.set_zlim], centre):
+    for setter, ticker, middle in zip([axis.set_xlim, axis.set_ylim, axis.set_zlim],
+                                      [axis.set_xticks, axis.set_yticks, axis.set_zticks], centre):
         setter(middle - radius, middle + radius)
-    axis.set_xticks(centre[0] + ticks)
-    axis.set_yticks(centre[1] + ticks)
-    axis.set_zticks(centre[2] + ticks)
-    axis.xaxis.set_major_formatter("{x:.1f}")
-    axis.yaxis.set_major_formatter("{x:.1f}")
-    axis.zaxis.set_major_formatter("{x:.1f}")
+        ticker(np.arange(np.ceil(middle - radius), np.floor(middle + radius) + 1))  # whole numbers, one apart
     axis.set_box_aspect((1, 1, 1))
     axis.set_xlabel("$x_1$")
     axis.set_ylabel("$x_2$")
     axis.set_zlabel("$x_3$")
     axis.view_init(elev=18, azim=-58)
-    figure.legend(*axis.get_legend_handles_labels(), loc="center left", bbox_to_anchor=(0.66, 0.5), fontsize=8)
-    figure.subplots_adjust(left=0.0, right=0.68, top=1.0, bottom=0.02)
+    figure.legend(*axis.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8)
+    figure.subplots_adjust(left=0.0, right=0.92, top=1.0, bottom=0.1)
     return figure
