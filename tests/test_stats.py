@@ -105,3 +105,18 @@ def test_bad_input_is_refused_naming_what_is_wrong():
 def test_the_examples_in_the_docstrings_run_as_written():
     failed, attempted = doctest.testmod(stats, extraglobs={"np": np, "Rate": Rate})
     assert attempted > 0 and failed == 0
+
+
+def test_a_count_beyond_float64s_exact_integers_is_refused_by_name():
+    with pytest.raises(ValueError, match="float64"):
+        wilson_interval(1, 10**400)
+
+
+def test_an_empty_list_of_outcomes_is_refused_as_empty():
+    with pytest.raises(ValueError, match="empty"):
+        rate([])
+
+
+def test_a_rate_with_a_nan_share_is_refused():
+    with pytest.raises(ValueError, match="Rate"):
+        Rate(float("nan"), 0.1, 0.2, 10)

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as _scipy_stats
 
+_EXACT_COUNTS = 2**53
+
 
 def _check_confidence(confidence) -> float:
     if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not 0 < confidence < 1:
@@ -83,6 +85,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     confidence = _check_confidence(confidence)
     if n < 1:
         raise ValueError(f"a rate needs at least one trial, got n = {n}")
+    if n > _EXACT_COUNTS:
+        raise ValueError(f"n = {n} trials is more than float64 counts exactly (2**53); pass a count of judged images")
     if not 0 <= successes <= n:
         raise ValueError(f"successes must lie between 0 and n = {n}, got {successes}")
     z = float(_scipy_stats.norm.ppf(1 - (1 - confidence) / 2))
@@ -97,12 +101,12 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
 
 def _as_outcomes(name: str, correct) -> np.ndarray:
     outcomes = np.asarray(correct)
+    if outcomes.size == 0:
+        raise ValueError(f"{name} is empty: a rate needs at least one judged image")
     if outcomes.dtype != np.bool_:
         raise TypeError(f"{name} must be an array of booleans (one per judged image), got dtype {outcomes.dtype}")
     if outcomes.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional (one outcome per judged image), got shape {outcomes.shape}")
-    if outcomes.size == 0:
-        raise ValueError(f"{name} is empty: a rate needs at least one judged image")
     return outcomes
 
 
@@ -114,6 +118,13 @@ class Rate:
     low: float
     high: float
     n: int
+
+    def __post_init__(self):
+        shares = (self.rate, self.low, self.high)
+        if not all(isinstance(x, numbers.Real) and 0 <= x <= 1 for x in shares) or not self.low <= self.rate <= self.high:
+            raise ValueError(f"a Rate needs 0 <= low <= rate <= high <= 1, got {shares}")
+        if isinstance(self.n, bool) or not isinstance(self.n, numbers.Integral) or self.n < 1:
+            raise ValueError(f"a Rate needs a whole number n >= 1 of outcomes, got {self.n!r}")
 
 
 def rate(correct, confidence: float = 0.95) -> Rate:
