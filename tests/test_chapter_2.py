@@ -45,6 +45,13 @@ def test_chapter_2_recovery_claim_agrees_with_the_measured_recovery(chapter_2):
     assert "reverse_recovery_agreement" not in chapter_2
 
 
-def test_chapter_2_determinant_claim_agrees_with_its_logarithm(chapter_2):
-    assert chapter_2["claim_gram_det_underflows"] == (chapter_2["gram_log10_abs_det"] < math.log10(5e-324))
-    assert "gram_det_verdict" not in chapter_2
+def test_chapter_2_round_off_claim_agrees_with_the_small_eigenvalues_and_their_bound(chapter_2):
+    held = chapter_2["gram_largest_tiny_eigenvalue"] < chapter_2["gram_round_off_bound"]
+    assert chapter_2["claim_gram_small_eigenvalues_are_round_off"] == held
+    assert "gram_det_verdict" not in chapter_2 and "claim_gram_det_underflows" not in chapter_2
+
+
+def test_chapter_2_determinant_of_the_rank_deficient_gram_matrix_is_not_information(chapter_2):
+    assert chapter_2["gram_rank"] < 784
+    assert chapter_2["gram_log10_abs_det"] < math.log10(5e-324)
+    assert 0 < chapter_2["gram_negative_eigenvalues"] < chapter_2["gram_tiny_eigenvalues"]
