@@ -260,3 +260,22 @@ def preimage_plane(x, least_norm, others, direction, null_basis, half_width: flo
     figure.legend(*axis.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8)
     figure.subplots_adjust(left=0.0, right=0.92, top=1.0, bottom=0.1)
     return figure
+
+
+def time_to_accuracy_curves(curves, points, target: float):
+    """The largest output error against the seconds each method has run, log-log.
+
+    ``curves`` maps a label to ``(seconds, errors)`` (drawn as lines),
+    ``points`` a label to one ``(seconds, error)`` (a method that runs once,
+    drawn as a marker); ``target`` is drawn dashed.
+    """
+    figure, axis = plt.subplots(figsize=(7.5, 5))
+    for (label, (seconds, errors)), colour in zip(curves.items(), ["C0", "C1", "C2", "C3", "C4", "C5"]):
+        axis.step(seconds, errors, where="post", color=colour, label=label)
+    for (label, (seconds, error)), marker in zip(points.items(), ["o", "s", "D", "^"]):
+        axis.plot([seconds], [error], marker=marker, color="black", linestyle="none", label=label)
+    axis.axhline(target, color="black", linestyle="--", linewidth=1, label="target")
+    axis.set(xscale="log", yscale="log", xlabel="seconds", ylabel="largest output error, max |f(x) - y|")
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
+    figure.tight_layout()
+    return figure
