@@ -3,8 +3,10 @@
 import numpy as np
 import pytest
 
-from nninv import DenseInverse
-from nninv_book.optimisation import OptimisedPreimage, invert_by_gradient_descent
+from nninv import DenseInverse, GaussianPrior
+from nninv_book.optimisation import (
+    OptimisedPreimage, invert_by_gradient_descent, prior_preimage_by_optimisation, time_to_accuracy,
+)
 
 
 def small_layer():
@@ -73,3 +75,54 @@ def test_a_history_tells_its_setbacks_and_where_it_settled():
     assert list(history.setbacks()) == [50]
     assert history.settled_step() == 100 and history.settled_step(factor=3.5) == 75
     assert history.settled_step(factor=200) == 0
+
+
+def small_prior():
+    rng = np.random.default_rng(1)
+    factor = rng.standard_normal((6, 6)) / 3
+    return GaussianPrior(rng.uniform(0.3, 0.7, 6), factor @ factor.T + 0.05 * np.eye(6))
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gradient"])
+def test_optimising_the_prior_energy_finds_the_gaussian_preimage(solver):
+    layer, rng = small_layer()
+    prior = small_prior()
+    y = layer.forward(rng.uniform(0, 1, (4, 6)))
+    found = prior_preimage_by_optimisation(layer, y, prior, solver=solver, tol=1e-10)
+    assert found.converged and found.output_max_abs_error <= 1e-10
+    assert found.x == pytest.approx(layer.gaussian(y, prior), abs=1e-7)
+    assert found.time_to(1e-6) <= found.seconds and found.curve_errors[0] > 1e-6
+
+
+def test_bounded_lbfgs_agrees_with_the_box_solver():
+    layer, rng = small_layer()
+    prior = GaussianPrior(np.full(6, 0.5), np.eye(6))
+    y = layer.forward(rng.uniform(0.2, 0.8, (3, 6)))
+    found = prior_preimage_by_optimisation(layer, y, prior, bounds=(0.0, 1.0), tol=1e-9)
+    assert found.converged and found.x.min() >= 0 and found.x.max() <= 1
+    assert found.x == pytest.approx(layer.box_constrained(y, prior.mean), abs=1e-5)
+
+
+def test_constrained_solvers_refuse_what_they_cannot_take():
+    layer, _ = small_layer()
+    with pytest.raises(ValueError, match="solver must be"):
+        prior_preimage_by_optimisation(layer, [0.5, 0.5, 0.5], small_prior(), solver="newton")
+    with pytest.raises(ValueError, match="box bounds need solver='lbfgs'"):
+        prior_preimage_by_optimisation(layer, [0.5, 0.5, 0.5], small_prior(), solver="gradient", bounds=(0, 1))
+    with pytest.raises(ValueError, match="prior is over"):
+        prior_preimage_by_optimisation(layer, [0.5, 0.5, 0.5], GaussianPrior(np.zeros(2), np.eye(2)))
+
+
+def test_time_to_accuracy_is_the_first_time_the_curve_is_accurate_enough():
+    assert time_to_accuracy([0.0, 1.0, 2.0], [1.0, 1e-3, 1e-7], 1e-3) == 1.0
+    assert time_to_accuracy([0.0, 1.0], [1.0, 1e-3], 1e-6) == float("inf")
+
+
+def test_a_plateau_restarts_adam_with_a_smaller_step_and_records_it():
+    layer, rng = small_layer()
+    y = layer.forward(rng.uniform(0, 1, (3, 6)))
+    result = invert_by_gradient_descent([layer], y, np.zeros(6), max_steps=3000, tol=0.0, decay=1.0, patience=2,
+                                        check_every=25)
+    assert result.reductions > 0
+    assert result.step_size(result.steps) < result.learning_rate
+    assert len(result.check_seconds) == len(result.checked_steps)
