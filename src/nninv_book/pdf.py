@@ -42,7 +42,9 @@ html, body, .bd-page-width, .bd-main, .bd-content, .bd-article-container, .bd-ar
   max-width: none !important; width: auto !important; margin: 0 !important; padding: 0 !important; }
 body { font-size: 10.5pt; }
 .toctree-wrapper > section, .print-contents { break-before: page; }
-pre, .highlight pre, code { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+pre, .highlight pre, code { white-space: pre-wrap !important; overflow-wrap: anywhere !important; }
+.bd-container__inner, .bd-main, .bd-content, .bd-article-container, div.cell, div.cell_input,
+div.cell_output, div[class^="highlight"], .highlight { min-width: 0 !important; max-width: 100% !important; }
 div.cell_output, .output { overflow: visible !important; }
 figure, img, table, .proof, .theorem { break-inside: avoid; }
 h1, h2, h3, h4 { break-after: avoid; }
