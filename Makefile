@@ -50,6 +50,9 @@ SOURCE ?= .
 CHAPTERS := $(sort $(wildcard $(SOURCE)/chapters/*.md))
 # The landing page is executed like a chapter: its figure is drawn by code.
 NOTEBOOKS := $(STAGE)/intro.ipynb $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
+# A notebook is published whole, by one mv, or not at all; make must not delete it when a recipe
+# fails, for the notebook it would delete may be another build's, published meanwhile.
+.PRECIOUS: $(NOTEBOOKS)
 PAGES := $(addprefix $(STAGE)/,_config.yml _toc.yml bibliography.md references.bib)
 # The code a chapter can run: the library and the book's code, less the modules that build only the
 # PDF or the HTML, or take locks (none changes a result). notebooks.py stays: it finishes every executed

@@ -60,8 +60,10 @@ def test_a_changed_number_and_a_changed_figure_are_both_reported(tmp_path):
 def test_wall_clock_times_are_not_compared(tmp_path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    notebook(tmp_path / "a" / "c.ipynb", optimisation_seconds=12.5, closed_form_speedup=3000.0)
-    notebook(tmp_path / "b" / "c.ipynb", optimisation_seconds=13.1, closed_form_speedup=3100.0)
+    notebook(tmp_path / "a" / "c.ipynb", optimisation_seconds=12.5, closed_form_speedup=3000.0,
+             lbfgs_ratio_at_target="13", adam_ratio_at_coarse="360")
+    notebook(tmp_path / "b" / "c.ipynb", optimisation_seconds=13.1, closed_form_speedup=3100.0,
+             lbfgs_ratio_at_target="6.1", adam_ratio_at_coarse="410")
     assert execution_differences(tmp_path / "a", tmp_path / "b") == []
 
 

@@ -61,8 +61,9 @@ def _pixels(png_base64: str) -> np.ndarray:
     return plt.imread(io.BytesIO(base64.b64decode(png_base64)), format="png")
 
 
-WALL_CLOCK = re.compile(r"(_seconds|_speedup)$")
-"""Glued names of wall-clock measurements, which no two runs share and which are not compared."""
+WALL_CLOCK = re.compile(r"(_seconds|_speedup|_ratio_at_target|_ratio_at_coarse)$|^fig_time_to_accuracy$")
+"""Glued names of wall-clock measurements (times, ratios of times, and the figure drawn against
+seconds), which no two runs share and which are not compared."""
 
 
 def execution_differences(first: Path, second: Path) -> list[str]:
