@@ -1,8 +1,11 @@
 """Every page of the built book, opened in headless Chromium with the network cut off.
 
 Each page must load without console errors, show every image, typeset its
-mathematics with the MathJax served from the site itself, and link only to
-pages that exist. A screenshot of every page is kept in ``_build/screenshots``.
+mathematics with the MathJax served from the site itself, link only to pages
+that exist and clip no code at the site's default width. The null-space
+explorer is moved by its sliders, offline, and must show the outputs its
+chapter computed. A screenshot of every page (and of the explorer after the
+move) is kept in ``_build/screenshots``.
 The Makefile installs Debian's Chromium when it is missing; where it cannot
 (no root), this module is skipped, except under CI, where it must run.
 """
@@ -13,6 +16,8 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from conftest import executed
+from nninv_book.notebooks import glued_values
 from nninv_book.pdf import CHROMIUM, PROSE, RAW_MATH, SWITCHES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,6 +38,17 @@ def pages(html: Path) -> list[Path]:
         for path in html.rglob("*.html")
         if "_static" not in path.parts and 'http-equiv="Refresh"' not in path.read_text(errors="replace")
     )
+
+
+CLIPPED_CODE = """() => Array.from(document.querySelectorAll('pre'))
+    .filter(pre => pre.scrollWidth > pre.clientWidth)
+    .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), ''))"""
+"""The longest line of every ``pre`` whose text is wider than the box that shows it."""
+
+CANVAS_GREYS = """root => { const canvas = root.querySelector('canvas');
+    const rgba = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    return Array.from(rgba.filter((_, i) => i % 4 === 0)); }"""
+"""The explorer's canvas as grey levels 0 to 255 (its red channel)."""
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +89,8 @@ def visits(html):
             )
             report["prose"] = page.evaluate(PROSE)
             report["links"] = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+            report["clipped_code"] = page.evaluate(CLIPPED_CODE)
+            report["explorers"] = page.evaluate("document.querySelectorAll('.nullspace-explorer').length")
             relative = path.relative_to(html).with_suffix(".png")
             page.screenshot(path=str(SCREENSHOTS / "_".join(relative.parts)), full_page=True)
             results[path.relative_to(html).as_posix()] = report
@@ -115,3 +133,95 @@ def test_every_local_link_resolves(visits, html):
             if not (html / name).parent.joinpath(unquote(target.path)).resolve().exists():
                 missing.setdefault(name, []).append(href)
     assert missing == {}
+
+
+def test_no_code_is_clipped_at_the_default_width(visits):
+    assert {name: r["clipped_code"] for name, r in visits.items() if r["clipped_code"]} == {}
+
+
+@pytest.fixture(scope="module")
+def explorer(visits, html, book):
+    """The null-space explorer moved by its sliders in an offline browser: what it showed, and its chapter's values."""
+    (name,) = [name for name, report in visits.items() if report["explorers"]]
+    chapter = glued_values(executed(book, Path(name).stem))
+    shown = {"console_errors": [], "requests": []}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=SWITCHES)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+        page = context.new_page()
+        page.on("console", lambda message: message.type == "error" and shown["console_errors"].append(message.text))
+        page.on("pageerror", lambda error: shown["console_errors"].append(str(error)))
+
+        def only_local(route):
+            if route.request.url.startswith("file://"):
+                route.continue_()
+            else:
+                shown["requests"].append(route.request.url)
+                route.abort()
+
+        page.route("**/*", only_local)
+        page.goto((html / name).as_uri(), wait_until="load")
+        root = page.locator(".nullspace-explorer")
+        sliders = root.locator("input[type=range]")
+
+        def outputs():
+            return [float(text) for text in root.locator(".explorer-outputs td.explorer-output").all_inner_texts()]
+
+        def largest_change():
+            return float(root.locator(".explorer-max-change").inner_text())
+
+        shown["start"], shown["start_change"] = outputs(), largest_change()
+        shown["pixel_change"] = []
+        for k in range(sliders.count()):
+            root.locator(".explorer-reset").click()
+            slider = sliders.nth(k)
+            slider.fill(slider.get_attribute("min"))
+            low = root.evaluate(CANVAS_GREYS)
+            slider.fill(slider.get_attribute("max"))
+            high = root.evaluate(CANVAS_GREYS)
+            shown["pixel_change"].append(sum(abs(a - b) for a, b in zip(low, high)) / len(low) / 255)
+        for k in range(sliders.count()):
+            sliders.nth(k).fill(sliders.nth(k).get_attribute("max"))
+        shown["moved"], shown["moved_change"] = outputs(), largest_change()
+        root.screenshot(path=str(SCREENSHOTS / "explorer.png"))
+        page.select_option(".explorer-mode", "row")
+        for k in range(sliders.count()):
+            sliders.nth(k).fill(sliders.nth(k).get_attribute("max"))
+        shown["row_moved"], shown["row_change"] = outputs(), largest_change()
+        browser.close()
+    return shown, chapter
+
+
+def largest_difference(shown, computed):
+    assert len(shown) == len(computed) == 10
+    return max(abs(a - b) for a, b in zip(shown, computed))
+
+
+def test_explorer_runs_offline_without_console_errors(explorer):
+    shown, _ = explorer
+    assert shown["console_errors"] == [] and shown["requests"] == []
+
+
+def test_explorer_shows_the_chapters_float64_outputs_at_the_start_and_after_the_move(explorer):
+    shown, chapter = explorer
+    assert largest_difference(shown["start"], chapter["explorer_start_outputs"]) < 1e-9
+    assert largest_difference(shown["moved"], chapter["explorer_moved_outputs"]) < 1e-9
+
+
+def test_moving_along_the_null_space_leaves_the_outputs_fixed_to_round_off(explorer):
+    shown, _ = explorer
+    assert shown["start_change"] == 0
+    assert shown["moved_change"] < 1e-9
+    assert largest_difference(shown["moved"], shown["start"]) < 1e-9
+
+
+def test_every_slider_visibly_changes_the_image(explorer):
+    shown, _ = explorer
+    assert len(shown["pixel_change"]) >= 2
+    assert min(shown["pixel_change"]) >= 0.05, shown["pixel_change"]
+
+
+def test_moving_along_the_row_space_moves_the_outputs_as_the_chapter_computed(explorer):
+    shown, chapter = explorer
+    assert largest_difference(shown["row_moved"], chapter["explorer_row_moved_outputs"]) < 1e-9
+    assert shown["row_change"] > 1e-3

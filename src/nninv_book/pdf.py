@@ -46,7 +46,13 @@ pre, .highlight pre, code { white-space: pre-wrap !important; overflow-wrap: any
 .bd-container__inner, .bd-main, .bd-content, .bd-article-container, div.cell, div.cell_input,
 div.cell_output, div[class^="highlight"], .highlight { min-width: 0 !important; max-width: 100% !important; }
 div.cell_output, .output { overflow: visible !important; }
-figure, img, table, .proof, .theorem { break-inside: avoid; }
+figure, img, table, .proof, .theorem, .nullspace-explorer { break-inside: avoid; }
+div.cell > div.cell_input, div.cell_output > div.output { break-inside: avoid; }
+div.cell_input div[class*="highlight"], div.cell_output div[class*="highlight"], div.cell pre {
+  break-inside: auto !important; }
+div.cell > div.cell_input, div.cell_output > div.output {
+  box-decoration-break: clone; -webkit-box-decoration-break: clone; }
+.explorer-reset { display: none !important; }
 h1, h2, h3, h4 { break-after: avoid; }
 img { max-width: 100% !important; height: auto !important; }
 .print-title { height: 240mm; display: flex; flex-direction: column; justify-content: center; text-align: center; }
