@@ -51,6 +51,23 @@ CANVAS_GREYS = """root => { const canvas = root.querySelector('canvas');
 """The explorer's canvas as grey levels 0 to 255 (its red channel)."""
 
 
+def watched(page) -> dict:
+    """What ``page`` will report: its console errors, and the requests for anything but a local file, refused."""
+    report = {"console_errors": [], "external_requests": []}
+    page.on("console", lambda message: message.type == "error" and report["console_errors"].append(message.text))
+    page.on("pageerror", lambda error: report["console_errors"].append(str(error)))
+
+    def only_local(route):
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            report["external_requests"].append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    return report
+
+
 @pytest.fixture(scope="module")
 def html(book) -> Path:
     return book / "html"
@@ -66,18 +83,7 @@ def visits(html):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         for path in pages(html):
             page = context.new_page()
-            report = {"console_errors": [], "external_requests": []}
-            page.on("console", lambda message, r=report: message.type == "error" and r["console_errors"].append(message.text))
-            page.on("pageerror", lambda error, r=report: r["console_errors"].append(str(error)))
-
-            def only_local(route, r=report):
-                if route.request.url.startswith("file://"):
-                    route.continue_()
-                else:
-                    r["external_requests"].append(route.request.url)
-                    route.abort()
-
-            page.route("**/*", only_local)
+            report = watched(page)
             page.goto(path.as_uri(), wait_until="load")
             if page.evaluate("document.querySelector('.math') !== null"):
                 page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
@@ -144,22 +150,11 @@ def explorer(visits, html, book):
     """The null-space explorer moved by its sliders in an offline browser: what it showed, and its chapter's values."""
     (name,) = [name for name, report in visits.items() if report["explorers"]]
     chapter = glued_values(executed(book, Path(name).stem))
-    shown = {"console_errors": [], "requests": []}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=SWITCHES)
         context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
         page = context.new_page()
-        page.on("console", lambda message: message.type == "error" and shown["console_errors"].append(message.text))
-        page.on("pageerror", lambda error: shown["console_errors"].append(str(error)))
-
-        def only_local(route):
-            if route.request.url.startswith("file://"):
-                route.continue_()
-            else:
-                shown["requests"].append(route.request.url)
-                route.abort()
-
-        page.route("**/*", only_local)
+        shown = watched(page)
         page.goto((html / name).as_uri(), wait_until="load")
         root = page.locator(".nullspace-explorer")
         sliders = root.locator("input[type=range]")
@@ -199,7 +194,7 @@ def largest_difference(shown, computed):
 
 def test_explorer_runs_offline_without_console_errors(explorer):
     shown, _ = explorer
-    assert shown["console_errors"] == [] and shown["requests"] == []
+    assert shown["console_errors"] == [] and shown["external_requests"] == []
 
 
 def test_explorer_shows_the_chapters_float64_outputs_at_the_start_and_after_the_move(explorer):
