@@ -193,7 +193,10 @@ $(STAGE)/%: $(SOURCE)/% | $(INSTALLED)
 # so it is touched: the HTML is then up to date until a page changes again. A failed build forgets what Sphinx
 # read (its doctrees), so the next build reads every page again and fails again
 # until the cause is mended.
-$(HTML)/index.html: $(NOTEBOOKS) $(PAGES)
+# What the site's pages are built with besides the notebooks: the page fixes and their scripts and styles.
+SITE_CODE := src/nninv_book/sphinx_page_fixes.py $(wildcard src/nninv_book/static/*)
+
+$(HTML)/index.html: $(NOTEBOOKS) $(PAGES) $(SITE_CODE)
 	@echo "Building the HTML book"
 	@start=$$(date +%s); \
 	$(BIN)/python -m nninv_book.locks $(BUILD)/html.lock \
@@ -207,7 +210,7 @@ PDF := $(BUILD)/pdf/inverting-a-neural-network.pdf
 pdf: $(PDF) $(HTML)/index.html
 	@$(BIN)/python -m nninv_book.pdf --link $(PDF) $(HTML)
 
-$(PDF): $(NOTEBOOKS) $(PAGES) src/nninv_book/pdf.py | browser
+$(PDF): $(NOTEBOOKS) $(PAGES) $(SITE_CODE) src/nninv_book/pdf.py | browser
 	@echo "Building the single-page HTML for the PDF"
 	@mkdir -p $(@D)
 	@$(BIN)/python -m nninv_book.locks $(BUILD)/html.lock \
