@@ -1,4 +1,4 @@
-"""nninv: exact inverses of trained dense neural networks.
+"""nninv: exact inverses of trained dense and convolutional neural networks.
 
 The small library behind the book *Inverting a neural network*: numpy and
 scipy only at import. Keras is imported only when a Keras model is read
@@ -9,6 +9,8 @@ One way down, each module importing only those above it:
 
 * :mod:`nninv.checks` (input checks), :mod:`nninv.activations` (each
   activation one object), :mod:`nninv.prior` (Gaussian and mixture priors);
+* :mod:`nninv.operators` (convolutions, poolings and other affine maps,
+  applied without their matrices);
 * :mod:`nninv.verify`, the one place that measures a result;
 * :mod:`nninv.conditioning` and :mod:`nninv.box`, the mathematics behind
   :mod:`nninv.inverse` (:class:`DenseInverse`, one layer's preimages);
