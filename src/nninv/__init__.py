@@ -16,13 +16,15 @@ One way down, each module importing only those above it:
   :mod:`nninv.inverse` (:class:`DenseInverse`, one layer's preimages);
 * :mod:`nninv.chain` (a network as a :class:`Chain` of layers),
   :mod:`nninv.reader` (Keras models into chains), :mod:`nninv.relu`;
+* :mod:`nninv.input_space` (exact preimages of expanding and convolutional
+  networks, searched in the input);
 * :mod:`nninv.deep` (the whole network's most probable preimage) and
   :mod:`nninv.sequential` (layer by layer), which take a chain.
 """
 
 from nninv.activations import NotInvertibleError, get_activation, logit
 from nninv.chain import Chain, network_forward
-from nninv.deep import ProbablePreimage, most_probable_preimage
+from nninv.deep import ProbablePreimage, most_probable_preimage, nearest_preimage
 from nninv.inverse import DenseInverse, row_space_basis, row_space_projector
 from nninv.prior import GaussianPrior, MixturePrior
 from nninv.reader import layer_inverses
@@ -43,6 +45,7 @@ __all__ = [
     "layer_inverses",
     "logit",
     "most_probable_preimage",
+    "nearest_preimage",
     "network_forward",
     "relu_preimage",
     "row_space_basis",
