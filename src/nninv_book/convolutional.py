@@ -211,3 +211,90 @@ def tune_mahendran_vedaldi(model, y, x, mean, *, alpha_weights, tv_weights, step
                 scores[float(alpha_weight), float(tv_weight), float(learning_rate)] = (
                     float(np.mean(error)), float(found.output_max_abs_error))
     return scores
+
+
+
+def _timed(method):
+    """``(x, refused, seconds)`` of ``method()``, which returns a preimage result or ``(x, refused)``."""
+    import time
+
+    began = time.perf_counter()
+    found = method()
+    x, refused = found if isinstance(found, tuple) else (found.x, dict(found.refused))
+    return x, {int(row): str(reason) for row, reason in refused.items()}, time.perf_counter() - began
+
+
+def exact_preimages(chain, y, pooled_prior, class_priors) -> dict:
+    """The chapter's exact preimages of the outputs ``y`` of ``chain``, each timed, refusals kept by row.
+
+    Three choices among the inputs with ``chain(x) = y``: the one nearest to
+    0 (``"least norm"``), the most probable under ``pooled_prior``
+    (``"pooled prior"``) and under the prior of the class ``chain`` predicts
+    (``"class prior"``; ``class_priors`` holds one per digit, and no true
+    label is used). Returns ``{name: (x, refused, seconds)}``: ``refused``
+    maps a row that could not be made exact to its reason (its ``x`` is then
+    not a preimage), and ``seconds`` is the whole call for all rows (the
+    priors were fitted before).
+
+    Examples
+    --------
+    >>> from nninv import DenseInverse, GaussianPrior
+    >>> layer = DenseInverse(np.eye(2), np.zeros(2), "linear", name="out")
+    >>> prior = GaussianPrior(np.zeros(2), np.eye(2))
+    >>> x, refused, seconds = exact_preimages([layer], [[1.0, 0.0]], prior, [prior] * 10)["class prior"]
+    >>> print(x, refused)
+    [[1. 0.]] {}
+    """
+    import nninv
+
+    y = np.atleast_2d(np.asarray(y, dtype=np.float64))
+    predicted = y.argmax(axis=1)
+
+    def class_prior():
+        x, refused = np.empty((len(y), chain[0].n_in)), {}
+        for digit in np.unique(predicted):
+            rows = np.flatnonzero(predicted == digit)
+            found = nninv.most_probable_preimage(chain, y[rows], class_priors[digit], on_inexact="report")
+            x[rows] = found.x
+            refused.update({int(rows[row]): reason for row, reason in found.refused.items()})
+        return x, refused
+
+    return {
+        "least norm": _timed(lambda: nninv.nearest_preimage(
+            chain, y, np.zeros((len(y), chain[0].n_in)), on_inexact="report")),
+        "pooled prior": _timed(lambda: nninv.most_probable_preimage(chain, y, pooled_prior, on_inexact="report")),
+        "class prior": _timed(class_prior),
+    }
+
+
+def made_exact(chain, y, guesses):
+    """The exact preimage of each row of ``y`` nearest to the row of ``guesses``: ``(x, refused, seconds)``.
+
+    A learned inverse's images made exact by :func:`nninv.nearest_preimage`
+    (timed: the projection alone).
+
+    Examples
+    --------
+    >>> from nninv import DenseInverse
+    >>> layer = DenseInverse(np.eye(2)[:, :1], np.zeros(1), "linear", name="out")
+    >>> x, refused, seconds = made_exact([layer], [[1.0]], [[0.0, 3.0]])
+    >>> print(x, refused)
+    [[1. 3.]] {}
+    """
+    import nninv
+
+    return _timed(lambda: nninv.nearest_preimage(chain, y, np.asarray(guesses, dtype=np.float64), on_inexact="report"))
+
+
+def timed_mahendran_vedaldi(model, y, mean, settings, steps: int, seed: int):
+    """:func:`mahendran_vedaldi_descent` with ``settings = (alpha_weight, tv_weight, learning_rate)``: ``(x, seconds)``.
+
+    ``seconds`` is the whole call (the graph's tracing included).
+    """
+    import time
+
+    alpha_weight, tv_weight, learning_rate = settings
+    began = time.perf_counter()
+    found = mahendran_vedaldi_descent(model, y, mean, alpha_weight=alpha_weight, tv_weight=tv_weight, steps=steps,
+                                      learning_rate=learning_rate, seed=seed)
+    return found.x, time.perf_counter() - began
