@@ -252,7 +252,8 @@ def _search_rows(net: _Linearised, target, means, cov, whiten, x, *, max_iter: i
             size[pending] /= 4
         iterations[active[moved]] += 1
         active = active[moved]
-    return x, iterations, newton, converged
+    x, _, last = _newton(net, target, x, cov, error, output_tol=polish, steps=newton_iter)  # to round-off
+    return x, iterations, newton + last, converged
 
 
 def input_space_preimage(layers: Chain, y_rows: np.ndarray, means: np.ndarray, cov: np.ndarray | None,
