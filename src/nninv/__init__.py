@@ -28,7 +28,7 @@ from nninv.deep import ProbablePreimage, most_probable_preimage, nearest_preimag
 from nninv.inverse import DenseInverse, row_space_basis, row_space_projector
 from nninv.prior import GaussianPrior, MixturePrior
 from nninv.reader import layer_inverses
-from nninv.relu import ReluPreimage, relu_preimage
+from nninv.relu import ReluPreimage, ReluProbablePreimage, relu_most_probable_preimage, relu_preimage
 from nninv.sequential import SequentialPreimage, invert_sequential
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "NotInvertibleError",
     "ProbablePreimage",
     "ReluPreimage",
+    "ReluProbablePreimage",
     "SequentialPreimage",
     "get_activation",
     "invert_sequential",
@@ -47,6 +48,7 @@ __all__ = [
     "most_probable_preimage",
     "nearest_preimage",
     "network_forward",
+    "relu_most_probable_preimage",
     "relu_preimage",
     "row_space_basis",
     "row_space_projector",

@@ -508,8 +508,10 @@ def most_probable_preimage(
     y_rows, single = as_rows(y, layers[-1].n_out, "network output y")
     if method == "input" or (method == "auto" and not _coordinates_apply(layers)):
         means = np.broadcast_to(prior.mean, (len(y_rows), layers.n_in))
-        return _input_result(layers, y_rows, single, means, prior.cov, lambda x: _objective(x, prior),
-                             max_iter=max_iter, output_tol=output_tol, on_inexact=on_inexact)
+        whiten = (linalg.solve_triangular(prior.cholesky, np.eye(prior.dim), lower=True) if prior.positive_definite
+                  else np.linalg.pinv(prior.factor))
+        return _input_result(layers, y_rows, single, means, prior.cov, whiten, max_iter=max_iter, ftol=ftol,
+                             output_tol=output_tol, on_inexact=on_inexact)
     if not len(y_rows):
         return _empty(layers, single)
     if len(layers) == 1:
@@ -574,8 +576,8 @@ def nearest_preimage(layers, y, x0, *, max_iter: int = 30, output_tol: float = 1
             f"got shape {np.shape(x0)}"
         )
     max_iter = as_count(max_iter, "max_iter")
-    return _input_result(layers, y_rows, single, centres, None, lambda x: 0.5 * np.sum((x - centres) ** 2, axis=1),
-                         max_iter=max_iter, output_tol=output_tol, on_inexact=on_inexact)
+    return _input_result(layers, y_rows, single, centres, None, None, max_iter=max_iter, ftol=1e-6,
+                         output_tol=output_tol, on_inexact=on_inexact)
 
 
 def _coordinates_apply(layers: Chain) -> bool:
@@ -584,16 +586,17 @@ def _coordinates_apply(layers: Chain) -> bool:
         layer.activation.elementwise and layer.rank == layer.n_out for layer in layers[:-1])
 
 
-def _input_result(layers: Chain, y_rows, single: bool, means, cov, objective, *, max_iter: int, output_tol,
-                  on_inexact: str) -> ProbablePreimage:
+def _input_result(layers: Chain, y_rows, single: bool, means, cov, whiten, *, max_iter: int, ftol: float,
+                  output_tol, on_inexact: str) -> ProbablePreimage:
     """:func:`nninv.input_space.input_space_preimage` as a :class:`ProbablePreimage`, refusing inexact rows."""
     output_tol = as_tolerance(output_tol, "output_tol", zero_allowed=False)
     if on_inexact not in ON_INEXACT:
         raise ValueError(f"on_inexact must be one of {ON_INEXACT}, got {on_inexact!r}")
     if not len(y_rows):
         return _empty(layers, single)
-    found = input_space_preimage(layers, y_rows, np.asarray(means, dtype=np.float64), cov,
-                                 max_iter=max_iter, output_tol=output_tol)
+    means = np.asarray(means, dtype=np.float64)
+    found = input_space_preimage(layers, y_rows, means, cov, whiten, max_iter=max_iter, output_tol=output_tol,
+                                 ftol=ftol)
     if found.refused and on_inexact == "raise":
         raise ValueError(
             f"{len(found.refused)} of {len(y_rows)} row(s) could not be made exact; "
@@ -605,7 +608,8 @@ def _input_result(layers: Chain, y_rows, single: bool, means, cov, objective, *,
         hidden.append(h)
     exact = np.ones(len(y_rows), dtype=bool)
     exact[list(found.refused)] = False
-    value = objective(found.x)
+    centred = found.x - means
+    value = 0.5 * np.sum((centred if whiten is None else centred @ whiten.T) ** 2, axis=1)
     error = float(found.output_error[exact].max(initial=0.0))
     result = ProbablePreimage(found.x, tuple(hidden), value, value, found.iterations + found.newton,
                               found.converged, error, found.refused)

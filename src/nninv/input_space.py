@@ -24,18 +24,30 @@ never by forming a layer's matrix),
 the most probable point of the linearised preimage set: ``r`` equations per
 row, ``r = 10`` for ten outputs.
 
+*The search.* It starts from an exact preimage: ten steps of the closed
+form from the prior mean (which bring ``x`` near the preimage set, off the
+kinks where the mean may sit), then Newton steps on ``u(x) = t`` alone,
+each the change of least
+``Sigma^{-1}`` norm that cancels the residual to first order
+(``x + lam J Sigma`` with ``lam (J Sigma J^T) = t - u(x)``), halved while the
+residual does not fall. From an exact ``x``, the closed form's point
+``x_s`` promises ``J(x) - J(x_s) >= 0``; the search tries ``x + a (x_s - x)``
+for ``a = 1, 1/4, 1/16``, brings each trial back onto ``f(x) = y`` by chord
+steps (Newton steps with the Jacobian at ``x``, forward passes only) and
+takes the first that is exact and lowers ``J`` by ``1e-4 a`` of the
+promise. So every iterate is an exact preimage, ``J`` falls at every step,
+and a row stops, converged, once the promise is at most ``ftol J``, or
+unconverged where no trial lowers ``J`` (a kink) or after ``max_iter`` steps.
+Undamped, the closed form alone cycles between activation patterns on a
+trained network's kinks; the search above cannot.
+
 *Why it is exact.* With Leaky ReLU (and linear, pooling and convolution
 steps) ``f`` is affine on each region where the sign pattern of every hidden
-pre-activation is fixed. Once a step stays in the region it starts from,
-``f(x_{k+1}) = y`` exactly (to round-off), and ``x_{k+1}`` is the most
-probable preimage within that region; the next step then does not move, and
-the row has converged. A row whose pattern keeps changing after ``max_iter``
-steps is finished by Newton steps on ``f(x) = y`` alone, each the change of
-least ``Sigma^{-1}`` norm that cancels the residual to first order
-(``x + lam J Sigma`` with ``(J Sigma J^T) lam^T = (t - u(x))^T``), halved
-while the residual grows; each step crosses only the kinks near ``x``, so the
-residual falls to round-off within a few steps. For smooth activations
-(sigmoid, tanh) both steps are Newton's method. A row whose output still
+pre-activation is fixed, so a Newton step that crosses no kink lands on
+``f(x) = y`` to round-off, and one that crosses a few leaves a residual
+of the size of the crossings; the residual falls to round-off within a
+few steps. For smooth activations (sigmoid, tanh) these are Newton's method.
+Every row returned is then measured in float64 through the layers: one that
 misses ``y`` by more than ``output_tol`` is refused, by row and reason; a
 result is never a near miss.
 
@@ -133,48 +145,51 @@ class _Linearised:
         r = self.maps[-1].n_out
         g = np.tile(np.eye(r), (count, 1))
         for affine, derivative in zip(self.maps[:0:-1], derivatives[::-1]):
-            g = affine.transpose(g) * np.repeat(derivative, r, axis=0)
+            g = (affine.transpose(g).reshape(count, r, -1) * derivative[:, np.newaxis, :]).reshape(count * r, -1)
         return self.maps[0].transpose(g).reshape(count, r, -1)
 
 
-def _step(J: np.ndarray, cov: np.ndarray | None, rhs: np.ndarray) -> np.ndarray:
-    """``lam J Sigma`` per row with ``(J Sigma J^T) lam^T = rhs^T`` (``Sigma = I`` when ``cov`` is None)."""
-    spread = J if cov is None else (J.reshape(-1, J.shape[2]) @ cov).reshape(J.shape)
-    gram = J @ np.swapaxes(spread, 1, 2)
-    return np.einsum("nr,nri->ni", solve_each(gram, rhs), spread)
+class _Projector:
+    """For a batch of Jacobians ``J``: ``lam J Sigma`` with ``lam (J Sigma J^T) = rhs``, the change of least
+    ``Sigma^{-1}`` norm that moves the linearised pre-activation by ``rhs`` (``Sigma = I`` when ``cov`` is None)."""
+
+    def __init__(self, J: np.ndarray, cov: np.ndarray | None):
+        self.J = J
+        self.spread = J if cov is None else (J.reshape(-1, J.shape[2]) @ cov).reshape(J.shape)
+        self.gram = J @ np.swapaxes(self.spread, 1, 2)
+
+    def step(self, rhs: np.ndarray, rows=slice(None)) -> np.ndarray:
+        return np.einsum("nr,nri->ni", solve_each(self.gram[rows], rhs), self.spread[rows])
+
+    def rows(self, index) -> "_Projector":
+        part = _Projector.__new__(_Projector)
+        part.J, part.spread, part.gram = self.J[index], self.spread[index], self.gram[index]
+        return part
 
 
-def _search_rows(net: _Linearised, target, means, cov, x, *, max_iter: int, output_tol: float, newton_iter: int):
-    """:func:`input_space_preimage` on one chunk of rows (see the module)."""
-    n = len(x)
-    iterations, newton = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
-    converged = np.zeros(n, dtype=bool)
-    active = np.arange(n)
-    for _ in range(max_iter):
-        if active.size == 0:
-            break
-        u, derivatives = net.value(x[active])
-        J = net.jacobian(derivatives, active.size)
-        residual = target[active] - u
-        rhs = residual + np.einsum("nri,ni->nr", J, x[active] - means[active])
-        moved = means[active] + _step(J, cov, rhs)
-        size = np.linalg.norm(moved - x[active], axis=1)
-        still = (size <= 1e-12 * (1.0 + np.linalg.norm(x[active], axis=1))) & (
-            np.abs(residual).max(axis=1) <= output_tol)
-        converged[active[still]] = True
-        x[active[~still]] = moved[~still]
-        iterations[active[~still]] += 1
-        active = active[~still]
-    u = net.value(x)[0]
-    error = np.abs(target - u).max(axis=1)
+def _closed_form(net: _Linearised, target, means, cov, x) -> tuple[np.ndarray, _Projector]:
+    """``x_s - m`` of the closed form on the network linearised at ``x`` (see the module), and its projector."""
+    u, derivatives = net.value(x)
+    projector = _Projector(net.jacobian(derivatives, len(x)), cov)
+    return projector.step(target - u + np.einsum("nri,ni->nr", projector.J, x - means)), projector
+
+
+def _newton(net: _Linearised, target, x, cov, error, *, output_tol: float, steps: int, projector=None):
+    """Newton steps on ``u(x) = t`` (each the least-norm change of :class:`_Projector`), halved while the
+    residual does not fall; with ``projector``, its fixed Jacobian (chord steps, forward passes only).
+    Returns ``x``, the error per row and the number of steps taken per row."""
+    taken = np.zeros(len(x), dtype=int)
     pending = np.flatnonzero(error > output_tol)
-    for _ in range(newton_iter):
+    for _ in range(steps):
         if pending.size == 0:
             break
         u, derivatives = net.value(x[pending])
-        correction = _step(net.jacobian(derivatives, pending.size), cov, target[pending] - u)
+        if projector is None:
+            correction = _Projector(net.jacobian(derivatives, pending.size), cov).step(target[pending] - u)
+        else:
+            correction = projector.step(target[pending] - u, pending)
         size, left = np.ones(pending.size), np.arange(pending.size)
-        for _ in range(30):  # halve a step while it does not lower the residual
+        for _ in range(1 if projector is not None else 30):  # halve a step while it does not lower the residual
             trial = x[pending[left]] + size[left, np.newaxis] * correction[left]
             trial_error = np.abs(target[pending[left]] - net.value(trial)[0]).max(axis=1)
             better = trial_error < error[pending[left]]
@@ -183,15 +198,67 @@ def _search_rows(net: _Linearised, target, means, cov, x, *, max_iter: int, outp
             if left.size == 0:
                 break
             size[left] /= 2
-        newton[pending] += 1
+        taken[pending] += 1
         stuck = np.zeros(pending.size, dtype=bool)
         stuck[left] = True
         pending = pending[(error[pending] > output_tol) & ~stuck]
-    return x, iterations, newton, converged
+    return x, error, taken
 
 
-def input_space_preimage(layers: Chain, y_rows: np.ndarray, means: np.ndarray, cov: np.ndarray | None, *,
-                         max_iter: int = 30, output_tol: float = 1e-9, newton_iter: int = 30) -> InputSearch:
+def _search_rows(net: _Linearised, target, means, cov, whiten, x, *, max_iter: int, output_tol: float,
+                 newton_iter: int, ftol: float, start_steps: int = 10):
+    """:func:`input_space_preimage` on one chunk of rows (see the module)."""
+    n = len(x)
+
+    def objective(points, rows):
+        centred = points - means[rows]
+        return 0.5 * np.sum((centred if whiten is None else centred @ whiten.T) ** 2, axis=1)
+
+    def error_at(points, rows):
+        return np.abs(target[rows] - net.value(points)[0]).max(axis=1)
+
+    polish = min(output_tol, 1e-12 * (1.0 + float(np.abs(target).max(initial=0.0))))  # round-off, if reached
+    for _ in range(start_steps):  # the closed form, undamped: near the preimage set, off the kinks of the mean
+        x = means + _closed_form(net, target, means, cov, x)[0]
+    x, error, newton = _newton(net, target, x, cov, error_at(x, slice(None)), output_tol=polish, steps=newton_iter)
+    iterations, converged = np.zeros(n, dtype=int), np.zeros(n, dtype=bool)
+    value = objective(x, slice(None))
+    active = np.flatnonzero(error <= output_tol)
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        step, projector = _closed_form(net, target[active], means[active], cov, x[active])
+        direction = means[active] + step - x[active]
+        promised = value[active] - objective(x[active] + direction, active)  # >= 0: x is feasible for the step
+        still = promised <= ftol * np.maximum(value[active], 1e-300)
+        converged[active[still]] = True
+        size, pending = np.ones(active.size), np.flatnonzero(~still)
+        moved = np.zeros(active.size, dtype=bool)
+        for _ in range(3):  # a shorter step, restored onto f(x) = y by chord steps, until J falls
+            if pending.size == 0:
+                break
+            rows = active[pending]
+            trial = x[rows] + size[pending, np.newaxis] * direction[pending]
+            sub = projector.rows(pending)
+            trial, trial_error, _ = _newton(net, target[rows], trial, cov, error_at(trial, rows),
+                                            output_tol=polish, steps=6, projector=sub)
+            trial_value = objective(trial, rows)
+            better = (trial_error <= output_tol) & (
+                trial_value <= value[rows] - 1e-4 * size[pending] * promised[pending])
+            x[rows[better]], value[rows[better]], error[rows[better]] = trial[better], trial_value[better], \
+                trial_error[better]
+            moved[pending[better]] = True
+            pending = pending[~better]
+            size[pending] /= 4
+        iterations[active[moved]] += 1
+        active = active[moved]
+    x, _, last = _newton(net, target, x, cov, error, output_tol=polish, steps=newton_iter)  # to round-off
+    return x, iterations, newton + last, converged
+
+
+def input_space_preimage(layers: Chain, y_rows: np.ndarray, means: np.ndarray, cov: np.ndarray | None,
+                         whiten: np.ndarray | None = None, *, max_iter: int = 30, output_tol: float = 1e-9,
+                         newton_iter: int = 30, ftol: float = 1e-6) -> InputSearch:
     """The most probable exact preimage of each row of ``y_rows`` under ``N(means[i], cov)``, searched in ``x``.
 
     Parameters
@@ -203,13 +270,19 @@ def input_space_preimage(layers: Chain, y_rows: np.ndarray, means: np.ndarray, c
     means : numpy.ndarray
         ``(n, n_in)``: each row's prior mean (or the point to be nearest to).
     cov : numpy.ndarray or None
-        ``n_in x n_in`` prior covariance; ``None`` for the identity.
+        ``n_in x n_in`` prior covariance ``Sigma``; ``None`` for the identity.
+    whiten : numpy.ndarray or None
+        ``C^{-1}`` for ``Sigma = C C^T`` (so that ``J = 1/2 ||(x - m) C^{-T}||^2``);
+        ``None`` with ``cov=None``.
     max_iter : int
-        Steps of the closed form per row at most, before the Newton steps.
+        Steps of the closed form per row at most.
     output_tol : float
-        The largest ``|f(x) - y|`` accepted.
+        The largest ``|u(x) - t|`` accepted (the last pre-activation's miss).
     newton_iter : int
-        Newton steps on ``f(x) = y`` at most.
+        Newton steps on ``f(x) = y`` at most, to the first exact preimage.
+    ftol : float
+        A row stops, converged, once the closed form's step promises to lower
+        ``J`` by at most ``ftol J``.
 
     Returns
     -------
@@ -235,17 +308,16 @@ def input_space_preimage(layers: Chain, y_rows: np.ndarray, means: np.ndarray, c
     for start in range(0, len(x), chunk):
         rows = slice(start, start + chunk)
         x[rows], iterations[rows], newton[rows], converged[rows] = _search_rows(
-            net, target[rows], means[rows], cov, x[rows], max_iter=max_iter, output_tol=output_tol,
-            newton_iter=newton_iter)
+            net, target[rows], means[rows], cov, whiten, x[rows], max_iter=max_iter, output_tol=output_tol,
+            newton_iter=newton_iter, ftol=ftol)
     output = layers.forward(x)
     with np.errstate(invalid="ignore"):
         error = np.abs(output - y_rows).max(axis=1)
     refused = {
         int(row): (
             f"row {int(row)}: the closest input found misses the output by {error[row]:.3g} "
-            f"(> output_tol={output_tol:g}) after {iterations[row]} steps of the closed form and "
-            f"{newton[row]} Newton steps; y may not be an output of the network, or its Jacobian is "
-            "rank-deficient there"
+            f"(> output_tol={output_tol:g}) after {newton[row]} Newton steps; y may not "
+            "be an output of the network, or its Jacobian is rank-deficient there"
         )
         for row in np.flatnonzero(~(error <= output_tol))
     }
