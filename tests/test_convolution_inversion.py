@@ -125,3 +125,31 @@ def test_inverting_layer_by_layer_refuses_a_matrix_free_step_and_points_to_the_w
     chain = small_cnn(np.random.default_rng(8))
     with pytest.raises(NotInvertibleError, match="layer 'conv' applies Convolution.*most_probable_preimage"):
         invert_sequential(chain, chain.forward(np.full((1, 64), 0.5)))
+
+
+def test_a_float64_keras_cnn_read_by_the_library_is_inverted_exactly_as_keras_itself_computes_it():
+    import nninv_book  # noqa: F401  (quiet TensorFlow first)
+    import keras
+
+    from nninv import layer_inverses
+
+    before = keras.config.floatx(), keras.config.dtype_policy()
+    keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
+    try:
+        keras.utils.set_random_seed(0)
+        layers = keras.layers
+        model = keras.Sequential([
+            keras.Input((64,)), layers.Reshape((8, 8, 1)), layers.Conv2D(4, 3, padding="same"),
+            layers.BatchNormalization(), layers.LeakyReLU(0.1), layers.AveragePooling2D(2), layers.Dropout(0.3),
+            layers.Conv2D(6, 3, padding="same"), layers.LeakyReLU(0.1), layers.AveragePooling2D(2), layers.Flatten(),
+            layers.Dense(3)])
+        chain = layer_inverses(model)
+        rng = np.random.default_rng(9)
+        y = chain.forward(rng.uniform(0, 1, (10, 64)))
+        found = most_probable_preimage(chain, y, image_prior(rng))
+        assert not found.refused
+        assert np.abs(np.asarray(model(found.x, training=False)) - y).max() <= 1e-9
+    finally:
+        keras.config.set_floatx(before[0])
+        keras.config.set_dtype_policy(before[1])

@@ -58,6 +58,11 @@ result is never less probable than that method's preimage (where ``z = 0``
 lies outside a bounded activation's range, those rows start as for
 ``"prior_mean"``).
 
+This is ``method="coordinates"`` of :func:`most_probable_preimage`; a
+network whose hidden layers expand, or a convolutional one, is searched in
+its input instead (``method="input"``, :mod:`nninv.input_space`), which
+``method="auto"`` chooses where the coordinates do not apply.
+
 Requirements: every layer but the last must have full column rank (it reaches
 every pre-activation, so each ``u_i`` the search produces has preimages), and
 the input layer's ``S_1`` must be positive definite. Like every preimage in
@@ -457,8 +462,9 @@ def most_probable_preimage(
     -------
     ProbablePreimage
         With ``method="input"``, ``start_objective`` equals ``objective``
-        (the search starts at the prior mean, outside the preimage set) and
-        ``converged`` says whether the closed-form steps stopped moving.
+        (the search starts at the prior mean, outside the preimage set),
+        ``iterations`` counts closed-form and Newton steps, and ``converged``
+        says whether the last closed-form step promised at most ``ftol J``.
 
     Notes
     -----

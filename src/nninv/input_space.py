@@ -96,11 +96,11 @@ class InputSearch:
     """What :func:`input_space_preimage` found, per row.
 
     ``x`` holds the preimages; ``output_error`` ``max |f(x) - y|`` per row;
-    ``iterations`` the steps of the closed form taken, ``newton`` the
-    feasibility steps after them; ``converged`` whether the closed form
-    stopped moving (a local minimum within one region of the activation
-    pattern); ``refused`` maps each row whose output error exceeds
-    ``output_tol`` to the reason.
+    ``iterations`` the steps of the closed form taken from an exact
+    preimage, ``newton`` the Newton steps (to the first exact preimage and
+    to round-off at the end); ``converged`` whether the closed form's step
+    promised at most ``ftol J`` (a stationary point); ``refused`` maps each
+    row whose output error exceeds ``output_tol`` to the reason.
     """
 
     x: np.ndarray

@@ -13,17 +13,18 @@ one is wanted (to look at its rows, or to test).
 *Why matrix-free.* For the book's convolutional network (``Reshape(28, 28,
 1) -> Conv2D(8, 3, same) -> LeakyReLU -> AveragePooling2D(2) -> Conv2D(16, 3,
 same) -> LeakyReLU -> AveragePooling2D(2) -> Flatten -> Dense(10)``) the first
-convolution's matrix is ``784 x 6272`` (39 MB in float64) and the pooling
-followed by the second convolution ``6272 x 3136`` (157 MB; 315 MB with 32
-channels); as matrices, one back-propagation of ten vectors costs
-``10 (784 x 6272 + 6272 x 3136)`` = 246 million multiplications per image,
-against 2.3 million for the convolutions themselves (nine ``3 x 3`` shifts,
-each a ``c_in x c_out`` product per pixel), and factorising the matrices
-(which :class:`nninv.DenseInverse` does) takes tens of seconds. The figures
-measured are in ``benchmarks/inversion.py``. Dense layers stay matrices: a
-pooling, a flatten and a dense layer with no activation between them compose
-into one matrix (``3136 x 10`` here) by transposing the pooling onto the
-dense layer's columns (:func:`compose`).
+convolution's matrix is ``784 x 6272`` and the pooling followed by the second
+convolution ``6272 x 3136``. Measured (``python benchmarks/inversion.py
+--cnn``, two cores): as matrices the steps take 188 MiB in float64 and 4 s
+to form, and back-propagating ten vectors per image (one Jacobian, what each
+step of :mod:`nninv.input_space` needs) takes 31 ms; matrix-free the steps
+hold 0.25 MiB of kernels and the same Jacobian takes 7.5 ms (nine ``3 x 3``
+shifts, each a ``c_in x c_out`` product per pixel, against
+``10 (784 x 6272 + 6272 x 3136)`` multiplications per image). So
+convolutions and poolings stay matrix-free; a dense layer stays a matrix,
+and a pooling, a flatten and a dense layer with no activation between them
+compose into one matrix (``3136 x 10`` here) by transposing the pooling onto
+the dense layer's columns (:func:`compose`).
 
 Shapes follow Keras (TensorFlow's conventions): ``padding="valid"`` uses
 only whole windows, ``out = floor((in - k) / s) + 1``; ``padding="same"``
