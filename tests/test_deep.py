@@ -170,13 +170,16 @@ def test_outputs_the_network_cannot_produce_are_refused_with_the_layer_named(wid
         most_probable_preimage(layers, y, prior_over(rng, widths[0]))
 
 
-def test_hidden_layers_that_cannot_reach_every_pre_activation_are_refused_by_name():
+def test_hidden_layers_that_cannot_reach_every_pre_activation_have_no_coordinates_but_are_searched_in_the_input():
     rng = np.random.default_rng(5)
     layers = contracting_network(rng, [6, 4, 2], ["tanh"])
     layers[0] = DenseInverse(np.c_[layers[0].W[:, :3], layers[0].W[:, :1]], np.zeros(4), "tanh", name="flat")
     y = network_forward(layers, rng.standard_normal((2, 6)))
+    prior = prior_over(rng, 6)
     with pytest.raises(ValueError, match="layer 'flat' .* has rank 3 < 4"):
-        most_probable_preimage(layers, y, prior_over(rng, 6))
+        most_probable_preimage(layers, y, prior, method="coordinates")
+    found = most_probable_preimage(layers, y, prior)  # "auto" searches the input instead
+    assert np.abs(network_forward(layers, found.x) - y).max() <= 1e-9 and not found.refused
 
 
 def test_bad_arguments_are_refused_by_name():

@@ -22,10 +22,14 @@ from nninv import (
     invert_sequential,
     logit,
     most_probable_preimage,
+    nearest_preimage,
     network_forward,
+    relu_most_probable_preimage,
     relu_preimage,
 )
 from nninv.activations import LeakyReLU
+from nninv.chain import Chain
+from nninv.operators import AffineLayer, Convolution
 
 
 @dataclass(frozen=True)
@@ -215,6 +219,27 @@ case("non_finite_network_outputs_are_refused", lambda: invert_sequential(DEEP, [
      Refused(ValueError, "NaN or infinite"))
 case("outputs_of_the_wrong_width_are_refused", lambda: invert_sequential(DEEP, [0.0, 0.0, 0.0]),
      Refused(ValueError, r"network output y must have shape \(n, 2\)"))
+
+
+# 12. Convolutional and expanding networks: exact rows or refusals by row; hostile inputs named.
+CONV = Chain([AffineLayer(Convolution((4, 4, 1), _rng(15).standard_normal((3, 3, 1, 2)), None, (1, 1), "same"),
+                          LeakyReLU(0.1), name="conv"),
+              DenseInverse(_rng(16).standard_normal((32, 2)), np.zeros(2), "linear", name="out")])
+G16 = GaussianPrior(np.zeros(16), np.eye(16))
+case("an_empty_batch_to_a_cnns_most_probable_preimage_gives_an_empty_result",
+     lambda: most_probable_preimage(CONV, np.zeros((0, 2)), G16).x, Correct(lambda x: np.shape(x) == (0, 16)))
+case("a_cnns_outputs_of_size_1e6_are_still_inverted_exactly_or_refused_by_row",
+     lambda: most_probable_preimage(CONV, CONV.forward(_rng(17).standard_normal((3, 16)) * 1e6), G16,
+                                    output_tol=1e-3, on_inexact="report"),
+     Correct(lambda found: all(f"row {row}" in reason for row, reason in found.refused.items())
+             and found.output_max_abs_error <= 1e-3))
+case("non_finite_outputs_to_a_cnn_are_refused", lambda: most_probable_preimage(CONV, [np.inf, 0.0], G16),
+     Refused(ValueError, "NaN or infinite"))
+case("a_nearest_preimage_guess_with_nan_is_refused", lambda: nearest_preimage(CONV, [0.0, 0.0], np.full(16, np.nan)),
+     Refused(ValueError, "x0 holds 16 NaN or infinite"))
+case("a_relu_quadratic_programme_with_a_singular_prior_is_refused",
+     lambda: relu_most_probable_preimage(RW, RB, np.ones(12), GaussianPrior(np.zeros(3), np.zeros((3, 3)))),
+     Refused(ValueError, "prior covariance is singular"))
 
 
 @pytest.mark.parametrize("call, verdict", CASES)

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nninv import relu_preimage
+from nninv import GaussianPrior, relu_most_probable_preimage, relu_preimage
 
 
 def relu_layer(rng, n_in, n_out):
@@ -62,3 +62,63 @@ def test_one_output_gives_one_point():
     found = relu_preimage(W, b, relu(x, W, b))
     assert found.x.shape == (3,) and bool(found.unique)
     assert np.allclose(found.x, x, atol=1e-9)
+
+
+# The most probable point of the preimage polyhedron, by quadratic programming.
+
+
+def trained_like_layer(seed=0, n_in=60, n_out=40):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n_in, n_out)) / np.sqrt(n_in), rng.normal(0, 0.1, n_out), rng
+
+
+def test_the_most_probable_point_of_the_polyhedron_reproduces_the_hidden_activity_exactly():
+    W, b, rng = trained_like_layer()
+    prior = GaussianPrior.fit(rng.uniform(0, 1, (300, 60)))
+    h = np.maximum(rng.uniform(0, 1, (8, 60)) @ W + b, 0)
+    found = relu_most_probable_preimage(W, b, h, prior)
+    assert found.equality_error.max() <= 1e-9 and found.inequality_violation.max() <= 1e-9
+    assert np.abs(np.maximum(found.x @ W + b, 0) - h).max() <= 1e-9
+
+
+def test_it_is_at_least_as_probable_as_the_linear_programmes_point_and_the_true_input():
+    W, b, rng = trained_like_layer(1)
+    prior = GaussianPrior.fit(rng.uniform(0, 1, (300, 60)))
+    x = rng.uniform(0, 1, (6, 60))
+    h = np.maximum(x @ W + b, 0)
+    found = relu_most_probable_preimage(W, b, h, prior)
+
+    def objective(points):
+        centred = points - prior.mean
+        return 0.5 * np.sum(centred * np.linalg.solve(prior.cov, centred.T).T, axis=1)
+
+    assert np.all(found.objective <= objective(relu_preimage(W, b, h).x) * (1 + 1e-7) + 1e-9)
+    assert np.all(found.objective <= objective(x) * (1 + 1e-7) + 1e-9)
+    assert np.allclose(found.objective, objective(found.x), rtol=1e-8)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_it_is_the_gaussian_closed_form_on_the_active_units_unless_that_breaks_an_inactive_bound(seed):
+    W, b, rng = trained_like_layer(seed, n_in=30, n_out=10)
+    prior = GaussianPrior(np.zeros(30), np.eye(30))
+    h = np.maximum(rng.uniform(0, 1, 30) @ W + b, 0)
+    found = relu_most_probable_preimage(W, b, h, prior)
+    active = h > 0
+    least_norm = (h[active] - b[active]) @ np.linalg.pinv(W[:, active])
+    if np.all(least_norm @ W[:, ~active] + b[~active] <= 0):
+        assert np.allclose(found.x, least_norm, atol=1e-9) and found.tight == 0
+    else:
+        assert found.tight > 0 and found.objective > 0.5 * least_norm @ least_norm
+
+
+def test_an_output_the_layer_cannot_produce_is_refused_and_bad_arguments_named():
+    W = np.array([[1.0, 1.0]])  # both units read the same input: h = (1, 2) is impossible
+    prior = GaussianPrior(np.zeros(1), np.eye(1))
+    with pytest.raises(ValueError, match="not an output of the ReLU layer.*row 0"):
+        relu_most_probable_preimage(W, np.zeros(2), np.array([1.0, 2.0]), prior)
+    with pytest.raises(ValueError, match="never negative"):
+        relu_most_probable_preimage(W, np.zeros(2), np.array([-1.0, 0.0]), prior)
+    with pytest.raises(TypeError, match="prior must be a GaussianPrior"):
+        relu_most_probable_preimage(W, np.zeros(2), np.array([1.0, 1.0]), "prior")
+    with pytest.raises(ValueError, match="prior is over 1 inputs but the layer takes 3"):
+        relu_most_probable_preimage(np.ones((3, 2)), np.zeros(2), np.array([1.0, 1.0]), prior)

@@ -189,7 +189,7 @@ def test_keras_leaky_relu_network_round_trips_exactly():
         keras.layers.Dense(6, activation="tanh"),
     )
     slopes = [layer.activation.negative_slope for layer in layer_inverses(model)[:3]]
-    assert slopes == [0.1, 0.3, 0.2]
+    assert slopes == [float(np.float32(slope)) for slope in (0.1, 0.3, 0.2)]  # TensorFlow's float32 slopes
     x = np.random.default_rng(4).uniform(-0.5, 0.5, (10, 6))
     y = network_forward(layer_inverses(model), x)
     preimage = invert_sequential(model, y)
@@ -303,11 +303,10 @@ class Amplified(keras.layers.Dense):
         return 1.5 * super().call(inputs)
 
 
-def test_model_that_computes_other_than_its_layers_say_is_refused_after_running_it():
+def test_model_that_computes_other_than_its_layers_say_is_refused_when_read_by_running_it():
     model = keras_model(Amplified(4, activation="tanh", name="amplified"), inputs=4)
-    y = network_forward(layer_inverses(model), np.full((2, 4), 0.2))
     with pytest.raises(NotInvertibleError, match="computes something else than the layers read from it"):
-        invert_sequential(model, y)
+        layer_inverses(model)
 
 
 def test_unbuilt_model_is_refused_with_how_to_build_it():

@@ -1,6 +1,8 @@
-"""A network as the library sees it: a chain of dense steps ``h -> a(h W + b)``, input side first.
+"""A network as the library sees it: a chain of steps ``h -> a(h W + b)``, input side first.
 
-A :class:`Chain` holds :class:`nninv.DenseInverse` layers that connect (each
+A :class:`Chain` holds :class:`nninv.DenseInverse` layers (and, for
+convolutional networks, :class:`nninv.operators.AffineLayer` steps whose
+affine map is applied without its matrix) that connect (each
 layer's ``n_out`` is the next one's ``n_in``) and have distinct names, so that
 an error can name its layer. It behaves like a tuple of its layers (length,
 iteration, indexing; a slice is a list of its layers) and computes the network
@@ -16,14 +18,15 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from nninv.inverse import DenseInverse
+from nninv.operators import AffineLayer
 
 
 class Chain(Sequence):
-    """Dense layers that connect, input side first.
+    """Layers that connect, input side first.
 
     Parameters
     ----------
-    layers : iterable of DenseInverse
+    layers : iterable of DenseInverse or AffineLayer
         At least one; each ``n_out`` equal to the next ``n_in``, names distinct.
 
     Examples
@@ -39,7 +42,7 @@ class Chain(Sequence):
 
     def __init__(self, layers: Iterable[DenseInverse]):
         layers = tuple(layers)
-        if not layers or not all(isinstance(layer, DenseInverse) for layer in layers):
+        if not layers or not all(isinstance(layer, (DenseInverse, AffineLayer)) for layer in layers):
             kinds = sorted({type(layer).__name__ for layer in layers}) or ["an empty list"]
             raise TypeError(f"a list model must hold one or more DenseInverse layers, got {', '.join(kinds)}")
         names = [layer.name for layer in layers]

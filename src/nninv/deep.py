@@ -58,6 +58,11 @@ result is never less probable than that method's preimage (where ``z = 0``
 lies outside a bounded activation's range, those rows start as for
 ``"prior_mean"``).
 
+This is ``method="coordinates"`` of :func:`most_probable_preimage`; a
+network whose hidden layers expand, or a convolutional one, is searched in
+its input instead (``method="input"``, :mod:`nninv.input_space`), which
+``method="auto"`` chooses where the coordinates do not apply.
+
 Requirements: every layer but the last must have full column rank (it reaches
 every pre-activation, so each ``u_i`` the search produces has preimages), and
 the input layer's ``S_1`` must be positive definite. Like every preimage in
@@ -66,13 +71,15 @@ the package, the result is verified on the network before it is returned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
 
 from nninv.chain import Chain, as_chain
-from nninv.checks import as_count, as_rows, as_tolerance
+from nninv.checks import as_count, as_float_array, as_rows, as_tolerance
+from nninv.input_space import input_space_preimage, solve_each
+from nninv.inverse import DenseInverse
 from nninv.prior import GaussianPrior
 from nninv.verify import RANGE_TOL, check_network
 
@@ -89,7 +96,10 @@ class ProbablePreimage:
     shorter step lowered ``J``. ``hidden`` holds the hidden activities
     ``h_1, ..., h_{L-1}`` chosen, input side first (exact by construction; the
     layers reproduce them from ``x`` up to round-off).
-    ``output_max_abs_error`` is ``max |f(x) - y|`` in float64.
+    ``output_max_abs_error`` is ``max |f(x) - y|`` in float64 (over the
+    rows not refused). ``refused`` maps each row that the input-space search
+    could not make exact to the reason (only with ``on_inexact="report"``;
+    such a row's ``x`` is the closest found, not a preimage).
     """
 
     x: np.ndarray
@@ -99,23 +109,24 @@ class ProbablePreimage:
     iterations: np.ndarray
     converged: np.ndarray
     output_max_abs_error: float
+    refused: dict = field(default_factory=dict)
 
 
 STARTS = ("prior_mean", "least_norm")
-
-
-def _solve_each(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``gram^{-1} rhs`` per row, by least squares where ``gram`` is singular."""
-    try:
-        return np.linalg.solve(gram, rhs[..., np.newaxis])[..., 0]
-    except np.linalg.LinAlgError:
-        return np.stack([np.linalg.lstsq(g, r, rcond=None)[0] for g, r in zip(gram, rhs)])
+METHODS = ("auto", "coordinates", "input")
+ON_INEXACT = ("raise", "report")
 
 
 class _Coordinates:
     """The coordinates ``z`` of the exact preimages of a batch of outputs, and ``J`` as a function of them."""
 
     def __init__(self, layers: Chain, prior: GaussianPrior, y: np.ndarray, range_tol):
+        for layer in layers:
+            if not isinstance(layer, DenseInverse):
+                raise ValueError(
+                    f"layer '{layer.name}' applies {layer.map!r} without its matrix, so the search over hidden "
+                    "coordinates (which factorises each layer) cannot take it; use method='input' or 'auto'"
+                )
         for layer in layers[:-1]:
             if not layer.activation.elementwise:
                 raise ValueError(
@@ -217,8 +228,8 @@ class _Coordinates:
         spread_E = (E.reshape(n * r, -1) @ self.spread).reshape(n, r, -1)  # (S_1 E)^T
         gram = E @ np.swapaxes(spread_E, 1, 2)
         if not toward_mean:
-            return np.einsum("nri,nr->ni", spread_E, _solve_each(gram, -residual))
-        multipliers = _solve_each(gram, np.einsum("nri,ni->nr", E, u - self.mean) - residual)
+            return np.einsum("nri,nr->ni", spread_E, solve_each(gram, -residual))
+        multipliers = solve_each(gram, np.einsum("nri,ni->nr", E, u - self.mean) - residual)
         return (self.mean - u) + np.einsum("nri,nr->ni", spread_E, multipliers)
 
     def step(self, slopes: list[np.ndarray], u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -407,39 +418,65 @@ def most_probable_preimage(
     tol: float = 1e-12,
     ftol: float = 1e-6,
     range_tol: float | None = RANGE_TOL,
+    method: str = "auto",
+    output_tol: float = 1e-9,
+    on_inexact: str = "raise",
 ) -> ProbablePreimage:
     """The most probable exact preimage of ``y`` under ``x ~ prior``, through every layer (see the module).
 
     Parameters
     ----------
     layers : Chain or list of DenseInverse
-        Input side first.
+        Input side first; a chain read from a convolutional model holds
+        :class:`nninv.operators.AffineLayer` steps too.
     y : array_like
         One output or a batch (an empty batch gives an empty result).
     prior : GaussianPrior
         Over the network's input.
     start : {"prior_mean", "least_norm"}
+        Where the search over hidden coordinates starts (``method="coordinates"``).
     max_iter : int
         Steps per row at most.
     tol, ftol : float
-        A row stops, converged, when the decrease a step promises is at most
-        ``tol J`` or when a shortened step lowers ``J`` by at most ``ftol J``.
+        ``method="coordinates"``: a row stops, converged, when the decrease a
+        step promises is at most ``tol J`` or when a shortened step lowers
+        ``J`` by at most ``ftol J``.
     range_tol : float or None
-        As for every preimage of the package (:mod:`nninv.verify`).
+        As for every preimage of the package (:mod:`nninv.verify`);
+        ``method="coordinates"``.
+    method : {"auto", "coordinates", "input"}
+        ``"coordinates"`` searches the free coordinates of the hidden
+        activities (this module; every hidden layer a dense layer of full
+        column rank, i.e. contracting); ``"input"`` searches the input itself
+        (:mod:`nninv.input_space`; for expanding hidden layers and
+        convolutional networks). ``"auto"`` takes ``"coordinates"`` where it
+        applies and ``"input"`` otherwise.
+    output_tol : float
+        ``method="input"``: the largest ``max |f(x) - y|`` accepted per row.
+    on_inexact : {"raise", "report"}
+        ``method="input"``: a row that misses ``y`` by more than
+        ``output_tol`` raises a ``ValueError`` naming it, or, with
+        ``"report"``, is listed in ``refused`` with its reason.
 
     Returns
     -------
     ProbablePreimage
+        With ``method="input"``, ``start_objective`` equals ``objective``
+        (the search starts at the prior mean, outside the preimage set),
+        ``iterations`` counts closed-form and Newton steps, and ``converged``
+        says whether the last closed-form step promised at most ``ftol J``.
 
     Notes
     -----
     .. math:: \\min_x \\tfrac12 (x - m) \\Sigma^{-1} (x - m)^T \\quad \\text{subject to} \\quad f(x) = y
 
-    Every step lowers ``J``. The result is verified like every preimage of
-    the package: the input layer with ``range_tol``, then the whole network.
-    An output the last layer cannot produce, or one that no hidden activities
-    inside a bounded activation's range produce, raises a ``ValueError`` that
-    names the layer.
+    With ``method="coordinates"`` every step lowers ``J`` and the result is
+    verified like every preimage of the package: the input layer with
+    ``range_tol``, then the whole network. An output the last layer cannot
+    produce, or one that no hidden activities inside a bounded activation's
+    range produce, raises a ``ValueError`` that names the layer. With
+    ``method="input"`` every row returned has ``max |f(x) - y| <= output_tol``
+    in float64, or is refused by row and reason.
 
     Examples
     --------
@@ -452,6 +489,12 @@ def most_probable_preimage(
     >>> found = most_probable_preimage(layers, y, prior)
     >>> bool(np.allclose(network_forward(layers, found.x), y)), bool(np.all(found.objective <= found.start_objective))
     (True, True)
+    >>> wide = [DenseInverse(rng.standard_normal((3, 8)), np.zeros(8), "leaky_relu", name="up"),
+    ...         DenseInverse(rng.standard_normal((8, 2)), np.zeros(2), "linear", name="out")]
+    >>> y = network_forward(wide, rng.standard_normal((5, 3)))
+    >>> found = most_probable_preimage(wide, y, GaussianPrior(np.zeros(3), np.eye(3)))
+    >>> found.output_max_abs_error <= 1e-9, found.refused
+    (True, {})
     """
     if not isinstance(layers, (Chain, list, tuple)):
         raise TypeError(
@@ -463,10 +506,18 @@ def most_probable_preimage(
         raise TypeError(f"prior must be a GaussianPrior, got {type(prior).__name__}")
     if start not in STARTS:
         raise ValueError(f"start must be one of {STARTS}, got {start!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     max_iter, tol = as_count(max_iter, "max_iter"), as_tolerance(tol, "tol", zero_allowed=True)
     ftol = as_tolerance(ftol, "ftol", zero_allowed=True)
     prior.check_dim(layers.n_in)
     y_rows, single = as_rows(y, layers[-1].n_out, "network output y")
+    if method == "input" or (method == "auto" and not _coordinates_apply(layers)):
+        means = np.broadcast_to(prior.mean, (len(y_rows), layers.n_in))
+        whiten = (linalg.solve_triangular(prior.cholesky, np.eye(prior.dim), lower=True) if prior.positive_definite
+                  else np.linalg.pinv(prior.factor))
+        return _input_result(layers, y_rows, single, means, prior.cov, whiten, max_iter=max_iter, ftol=ftol,
+                             output_tol=output_tol, on_inexact=on_inexact)
     if not len(y_rows):
         return _empty(layers, single)
     if len(layers) == 1:
@@ -482,13 +533,102 @@ def most_probable_preimage(
         x = layers[0].gaussian(hidden[0], prior, range_tol=range_tol)
         result = ProbablePreimage(x, tuple(hidden), value, initial, iterations, converged, 0.0)
     error = float(np.max(np.abs(check_network(layers, result.x, y_rows, range_tol) - y_rows)))
-    if single:
-        return ProbablePreimage(
-            result.x[0], tuple(part[0] for part in result.hidden), result.objective[0], result.start_objective[0],
-            result.iterations[0], result.converged[0], error,
+    return _shaped(ProbablePreimage(result.x, result.hidden, result.objective, result.start_objective,
+                                    result.iterations, result.converged, error), single)
+
+
+def nearest_preimage(layers, y, x0, *, max_iter: int = 30, output_tol: float = 1e-9,
+                     on_inexact: str = "raise") -> ProbablePreimage:
+    """The exact preimage of each row of ``y`` nearest to the matching row of ``x0`` (Euclidean norm).
+
+    The projection of a guess ``x0`` (a learned decoder's output, say) onto
+    the preimage set ``{x : f(x) = y}``: ``minimise 1/2 ||x - x0||^2`` subject
+    to ``f(x) = y``, by the input-space search of :mod:`nninv.input_space`
+    with ``Sigma = I`` and each row's own centre ``x0``; a local minimum, as
+    there.
+
+    Parameters
+    ----------
+    layers : Chain or list of DenseInverse
+    y : array_like
+        One output or a batch.
+    x0 : array_like
+        One starting input per row of ``y``, of the same shape.
+    max_iter, output_tol, on_inexact
+        As for :func:`most_probable_preimage` with ``method="input"``.
+
+    Returns
+    -------
+    ProbablePreimage
+        ``objective`` is ``1/2 ||x - x0||^2`` per row.
+
+    Examples
+    --------
+    >>> from nninv import DenseInverse, network_forward
+    >>> rng = np.random.default_rng(1)
+    >>> layers = [DenseInverse(rng.standard_normal((4, 6)), np.zeros(6), "leaky_relu", name="up"),
+    ...           DenseInverse(rng.standard_normal((6, 2)), np.zeros(2), "linear", name="out")]
+    >>> x = rng.standard_normal((3, 4))
+    >>> found = nearest_preimage(layers, network_forward(layers, x), x + 0.01)
+    >>> found.output_max_abs_error <= 1e-9, bool(np.all(np.linalg.norm(found.x - x - 0.01, axis=1) <= 0.02))
+    (True, True)
+    """
+    layers = as_chain(layers)
+    y_rows, single = as_rows(y, layers[-1].n_out, "network output y")
+    centres = as_float_array(x0, "x0").reshape(-1, layers.n_in) if np.size(x0) else np.zeros((0, layers.n_in))
+    if centres.shape != (len(y_rows), layers.n_in):
+        raise ValueError(
+            f"x0 must hold one input of {layers.n_in} entries per row of y ({len(y_rows)} rows), "
+            f"got shape {np.shape(x0)}"
         )
+    max_iter = as_count(max_iter, "max_iter")
+    return _input_result(layers, y_rows, single, centres, None, None, max_iter=max_iter, ftol=1e-6,
+                         output_tol=output_tol, on_inexact=on_inexact)
+
+
+def _coordinates_apply(layers: Chain) -> bool:
+    """Whether the search over hidden coordinates applies: dense layers, every hidden one of full column rank."""
+    return all(isinstance(layer, DenseInverse) for layer in layers) and all(
+        layer.activation.elementwise and layer.rank == layer.n_out for layer in layers[:-1])
+
+
+def _input_result(layers: Chain, y_rows, single: bool, means, cov, whiten, *, max_iter: int, ftol: float,
+                  output_tol, on_inexact: str) -> ProbablePreimage:
+    """:func:`nninv.input_space.input_space_preimage` as a :class:`ProbablePreimage`, refusing inexact rows."""
+    output_tol = as_tolerance(output_tol, "output_tol", zero_allowed=False)
+    if on_inexact not in ON_INEXACT:
+        raise ValueError(f"on_inexact must be one of {ON_INEXACT}, got {on_inexact!r}")
+    if not len(y_rows):
+        return _empty(layers, single)
+    means = np.asarray(means, dtype=np.float64)
+    found = input_space_preimage(layers, y_rows, means, cov, whiten, max_iter=max_iter, output_tol=output_tol,
+                                 ftol=ftol)
+    if found.refused and on_inexact == "raise":
+        raise ValueError(
+            f"{len(found.refused)} of {len(y_rows)} row(s) could not be made exact; "
+            f"{next(iter(found.refused.values()))}. Pass on_inexact='report' to keep the exact rows"
+        )
+    hidden, h = [], found.x
+    for layer in layers[:-1]:
+        h = layer.forward(h)
+        hidden.append(h)
+    exact = np.ones(len(y_rows), dtype=bool)
+    exact[list(found.refused)] = False
+    centred = found.x - means
+    value = 0.5 * np.sum((centred if whiten is None else centred @ whiten.T) ** 2, axis=1)
+    error = float(found.output_error[exact].max(initial=0.0))
+    result = ProbablePreimage(found.x, tuple(hidden), value, value, found.iterations + found.newton,
+                              found.converged, error, found.refused)
+    return _shaped(result, single)
+
+
+def _shaped(result: ProbablePreimage, single: bool) -> ProbablePreimage:
+    """``result`` with its one row unwrapped where one output was given."""
+    if not single:
+        return result
     return ProbablePreimage(
-        result.x, result.hidden, result.objective, result.start_objective, result.iterations, result.converged, error
+        result.x[0], tuple(part[0] for part in result.hidden), result.objective[0], result.start_objective[0],
+        result.iterations[0], result.converged[0], result.output_max_abs_error, result.refused,
     )
 
 

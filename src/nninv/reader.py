@@ -9,22 +9,33 @@ branches are refused.
 Each kind of Keras layer has one small reader function, registered in
 :data:`READERS` under the name of its class in ``keras.layers``; a layer of
 a kind not registered is refused by name. A reader function takes the layer
-and the :class:`Reading` so far and adds to it: ``Dense`` starts a dense
-step, an activation layer sets the activation of the step before it,
-``Flatten`` and ``Reshape`` (a reordering of nothing in row-major order) only
-change the shape the next layer sees, ``InputLayer`` and ``Dropout`` (the
-identity at inference) nothing. Supporting another kind of layer means
-writing one such function and adding it to the table.
+and the :class:`Reading` so far and adds to it: ``Dense``, ``Conv2D`` (any
+stride, ``"valid"`` or ``"same"`` padding, with or without bias),
+``AveragePooling2D``, ``ZeroPadding2D`` and ``BatchNormalization`` (at
+inference, a scale and shift per channel) each add an affine map
+(:mod:`nninv.operators`), an activation layer sets the activation of the step
+before it, ``Flatten`` and ``Reshape`` (a reordering of nothing in row-major
+order) only change the shape the next layer sees, ``InputLayer`` and
+``Dropout`` (the identity at inference) nothing. Affine maps with no
+activation between them compose into one step (a batch normalisation folds
+into the convolution or dense layer before it; a pooling, a flatten and a
+dense layer become one matrix), except that two dense layers stay two steps.
+A step whose map is a matrix becomes a :class:`nninv.DenseInverse`; one with
+a convolution or pooling an :class:`nninv.operators.AffineLayer`, applied
+without its matrix (why: :mod:`nninv.operators`). ``MaxPooling2D``, ReLU,
+channels-first layouts and dilated or grouped convolutions are refused with
+the reason. Supporting another kind of layer means writing one such function
+and adding it to the table.
 
-Inputs are flat vectors: a model whose input has more axes must flatten it
-(``Flatten`` or ``Reshape``) before its first ``Dense`` layer; its preimages
-are then flat too (reshape them to ``model.input_shape[1:]`` to see them as
-the model does). A ``Dense`` layer applied to an input that is not flat is
-refused by name.
+Inputs are flat vectors, row-major (channels last): a preimage of a model
+whose input has more axes is reshaped to ``model.input_shape[1:]`` to be seen
+as the model sees it. A ``Dense`` layer applied to an input that is not flat
+is refused by name.
 
-The reading is checked on each preimage: :func:`read_model` supplies the
-model's own evaluation, which :func:`nninv.verify.check_against_model` compares
-with the float64 chain within a bound on the model's round-off.
+The reading is checked twice: :func:`read_model` runs the model on random
+inputs and compares it with the float64 chain, and it supplies the model's
+own evaluation, which :func:`nninv.verify.check_against_model` compares with
+the chain on each preimage, within a bound on the model's round-off.
 """
 
 from __future__ import annotations
@@ -38,18 +49,56 @@ import numpy as np
 from nninv.activations import Activation, LeakyReLU, Linear, NotInvertibleError, get_activation
 from nninv.chain import Chain
 from nninv.inverse import DenseInverse
+from nninv.operators import (
+    AffineLayer,
+    AffineMap,
+    AveragePooling,
+    ChannelAffine,
+    Convolution,
+    Matrix,
+    ZeroPadding,
+    compose,
+)
+from nninv.verify import check_against_model
 
 
 @dataclass
 class Reading:
-    """What the reader functions build: dense steps ``[name, W, b, activation]`` and the current shape.
+    """What the reader functions build: steps ``[name, affine map, activation]`` and the current shape.
 
     ``shape`` is the shape (without the batch axis) of what the next layer
-    receives; ``None`` in it is an axis of unknown size.
+    receives; ``None`` in it is an axis of unknown size. A step whose
+    activation is still linear is open: an affine layer read next joins it
+    (:meth:`add`).
     """
 
     shape: tuple
     steps: list[list] = field(default_factory=list)
+
+    def add(self, name: str, affine: AffineMap, activation: Activation | None = None) -> None:
+        """Append ``affine`` as a new step, or compose it into the open step before it.
+
+        Two dense layers stay two steps (as the network was written); any
+        other affine map joins an open step before it, so that a pooling, a
+        convolution, a batch normalisation or a flatten and dense layer with
+        no activation between them are one affine step.
+
+        Examples
+        --------
+        >>> reading = Reading(shape=(2, 2, 1))
+        >>> reading.add("pool", AveragePooling((2, 2, 1), (2, 2), (2, 2), "valid"))
+        >>> reading.add("dense", Matrix(np.ones((1, 3)), np.zeros(3)), Linear())
+        >>> [(name, type(affine).__name__) for name, affine, _ in reading.steps]
+        [('pool+dense', 'Matrix')]
+        """
+        activation = Linear() if activation is None else activation
+        before = self.steps[-1] if self.steps else None
+        dense_after_dense = isinstance(affine, Matrix) and before is not None and isinstance(before[1], Matrix)
+        if before is not None and isinstance(before[2], Linear) and not dense_after_dense:
+            before[0], before[1], before[2] = f"{before[0]}+{name}", compose(before[1], affine), activation
+        else:
+            self.steps.append([name, affine, activation])
+        self.shape = affine.out_shape
 
 
 @dataclass(frozen=True)
@@ -66,8 +115,26 @@ class ReadModel:
     precision: str
 
 
+RELU_ADVICE = (
+    "; a ReLU layer's preimages are polyhedra, found one layer at a time by a linear programme "
+    "(nninv.relu_preimage) or, most probable under a prior, a quadratic programme "
+    "(nninv.relu_most_probable_preimage); the whole-network methods need LeakyReLU"
+)
+
+
 def _keras_activation(activation, layer_name: str) -> Activation:
-    """Our :class:`Activation` for a Keras activation function or activation layer."""
+    """Our :class:`Activation` for a Keras activation function or activation layer, as TensorFlow computes it.
+
+    TensorFlow's ``leaky_relu`` takes its slope as a float32 attribute, so
+    even a float64 model multiplies by ``float32(s)``: the slope read is that.
+    """
+    activation = _named_activation(activation, layer_name)
+    if isinstance(activation, LeakyReLU):
+        return LeakyReLU(float(np.float32(activation.negative_slope)))
+    return activation
+
+
+def _named_activation(activation, layer_name: str) -> Activation:
     import keras
 
     where = f"layer '{layer_name}'"
@@ -82,7 +149,7 @@ def _keras_activation(activation, layer_name: str) -> Activation:
         raise NotInvertibleError(
             f"{where} is a ReLU (negative_slope={float(activation.negative_slope)}, "
             f"max_value={activation.max_value}, threshold={float(activation.threshold)}): it is not "
-            "injective because every negative pre-activation becomes 0"
+            f"injective because every negative pre-activation becomes 0{RELU_ADVICE}"
         )
     if isinstance(activation, keras.layers.Activation):
         activation = activation.activation
@@ -93,7 +160,8 @@ def _keras_activation(activation, layer_name: str) -> Activation:
     try:
         return get_activation(name)
     except NotInvertibleError as error:
-        raise NotInvertibleError(f"{where}: {error}") from None
+        advice = RELU_ADVICE if name in ("relu", "relu6") else ""
+        raise NotInvertibleError(f"{where}: {error}{advice}") from None
 
 
 # One reader function per kind of Keras layer.
@@ -113,7 +181,7 @@ def read_nothing(layer, reading: Reading) -> None:
 
 
 def read_dense(layer, reading: Reading) -> None:
-    """``Dense``: a new step ``a(h W + b)``, on a flat input.
+    """``Dense``: the affine map ``h W + b`` on a flat input, with the layer's activation.
 
     Examples
     --------
@@ -122,7 +190,7 @@ def read_dense(layer, reading: Reading) -> None:
     >>> dense.build((None, 3))
     >>> reading = Reading(shape=(3,))
     >>> read_dense(dense, reading)
-    >>> reading.steps[0][0], reading.steps[0][3], reading.shape
+    >>> reading.steps[0][0], reading.steps[0][2], reading.shape
     ('d', Tanh(), (2,))
     """
     if len(reading.shape) != 1:
@@ -133,32 +201,158 @@ def read_dense(layer, reading: Reading) -> None:
         )
     W = np.asarray(layer.kernel.numpy(), dtype=np.float64)  # the kernel it applies, LoRA included
     b = np.zeros(W.shape[1]) if layer.bias is None else np.asarray(layer.bias.numpy(), dtype=np.float64)
-    reading.steps.append([layer.name, W, b, _keras_activation(layer.activation, layer.name)])
-    reading.shape = (W.shape[1],)
+    reading.add(layer.name, Matrix(W, b), _keras_activation(layer.activation, layer.name))
 
 
-def read_activation(layer, reading: Reading) -> None:
-    """``Activation``, ``LeakyReLU``, ``ReLU``: the activation of the linear step before it.
+def _image_shape(layer, reading: Reading, kind: str) -> tuple:
+    """The ``(height, width, channels)`` that ``layer`` receives, refusing channels first and unknown sizes."""
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise NotInvertibleError(
+            f"layer '{layer.name}' ({kind}) has data_format='{layer.data_format}': only channels-last "
+            "images (batch, height, width, channels) are read; build the model with "
+            "data_format='channels_last'"
+        )
+    if len(reading.shape) != 3 or any(axis is None for axis in reading.shape):
+        raise NotInvertibleError(
+            f"layer '{layer.name}' ({kind}) receives inputs of shape {reading.shape}: only images of known "
+            "shape (height, width, channels) are read; give the model keras.Input((height, width, channels)) "
+            "or a Reshape before it"
+        )
+    return tuple(int(axis) for axis in reading.shape)
+
+
+def read_convolution(layer, reading: Reading) -> None:
+    """``Conv2D``: a convolution of any stride, ``"valid"`` or ``"same"`` padding, with its activation.
 
     Examples
     --------
     >>> import keras
-    >>> reading = Reading(shape=(2,), steps=[["d", np.eye(2), np.zeros(2), Linear()]])
-    >>> read_activation(keras.layers.LeakyReLU(negative_slope=0.1), reading)
-    >>> reading.steps[0][3]
-    LeakyReLU(negative_slope=0.1)
+    >>> conv = keras.layers.Conv2D(4, 3, strides=2, padding="same", name="c")
+    >>> conv.build((None, 5, 5, 1))
+    >>> reading = Reading(shape=(5, 5, 1))
+    >>> read_convolution(conv, reading)
+    >>> reading.steps[0][1], reading.shape
+    (Convolution((5, 5, 1) -> (3, 3, 4)), (3, 3, 4))
+    """
+    shape = _image_shape(layer, reading, "Conv2D")
+    if any(int(rate) != 1 for rate in layer.dilation_rate) or int(getattr(layer, "groups", 1)) != 1:
+        raise NotInvertibleError(
+            f"layer '{layer.name}' (Conv2D) is dilated (dilation_rate={tuple(layer.dilation_rate)}) or grouped "
+            f"(groups={getattr(layer, 'groups', 1)}): only convolutions with dilation_rate=1 and groups=1 are read"
+        )
+    kernel = np.asarray(layer.kernel.numpy(), dtype=np.float64)
+    bias = None if layer.bias is None else np.asarray(layer.bias.numpy(), dtype=np.float64)
+    convolution = Convolution(shape, kernel, bias, tuple(layer.strides), layer.padding)
+    reading.add(layer.name, convolution, _keras_activation(layer.activation, layer.name))
+
+
+def read_average_pooling(layer, reading: Reading) -> None:
+    """``AveragePooling2D``: any pool size, stride and padding.
+
+    Examples
+    --------
+    >>> import keras
+    >>> reading = Reading(shape=(4, 4, 2))
+    >>> read_average_pooling(keras.layers.AveragePooling2D(2, name="p"), reading)
+    >>> reading.shape
+    (2, 2, 2)
+    """
+    shape = _image_shape(layer, reading, "AveragePooling2D")
+    reading.add(layer.name, AveragePooling(shape, tuple(layer.pool_size), tuple(layer.strides), layer.padding))
+
+
+def read_zero_padding(layer, reading: Reading) -> None:
+    """``ZeroPadding2D``: zeros around the image.
+
+    Examples
+    --------
+    >>> import keras
+    >>> reading = Reading(shape=(2, 2, 1))
+    >>> read_zero_padding(keras.layers.ZeroPadding2D(((1, 0), (0, 2))), reading)
+    >>> reading.shape
+    (3, 4, 1)
+    """
+    shape = _image_shape(layer, reading, "ZeroPadding2D")
+    reading.add(layer.name, ZeroPadding(shape, layer.padding))
+
+
+def read_batch_normalization(layer, reading: Reading) -> None:
+    """``BatchNormalization`` at inference: ``gamma (h - moving_mean) / sqrt(moving_variance + epsilon) + beta``.
+
+    A scale and shift per feature of the last axis, folded into the affine
+    map before it when there is one (:func:`nninv.operators.compose`).
+
+    Examples
+    --------
+    >>> import keras
+    >>> norm = keras.layers.BatchNormalization(name="bn")
+    >>> norm.build((None, 3))
+    >>> reading = Reading(shape=(3,))
+    >>> read_batch_normalization(norm, reading)
+    >>> print(reading.steps[0][1].scale.round(4))
+    [0.9995 0.9995 0.9995]
+    """
+    axis = int(layer.axis) % len(reading.shape) if reading.shape else 0
+    if axis != len(reading.shape) - 1 or reading.shape[-1] is None:
+        raise NotInvertibleError(
+            f"layer '{layer.name}' (BatchNormalization) normalises axis {layer.axis} of inputs of shape "
+            f"{reading.shape}: only the last (channels) axis of an input of known shape is read"
+        )
+    variance = np.asarray(layer.moving_variance.numpy(), dtype=np.float64)
+    scale = 1.0 / np.sqrt(variance + float(layer.epsilon))
+    if layer.gamma is not None:
+        scale = scale * np.asarray(layer.gamma.numpy(), dtype=np.float64)
+    shift = -np.asarray(layer.moving_mean.numpy(), dtype=np.float64) * scale
+    if layer.beta is not None:
+        shift = shift + np.asarray(layer.beta.numpy(), dtype=np.float64)
+    if np.any(scale == 0):
+        raise NotInvertibleError(
+            f"layer '{layer.name}' (BatchNormalization) has gamma = 0 in {int(np.sum(scale == 0))} channel(s), "
+            "which it maps to a constant: no input can be recovered there"
+        )
+    reading.add(layer.name, ChannelAffine(reading.shape, scale, shift))
+
+
+def refuse_max_pooling(layer, reading: Reading) -> None:
+    """``MaxPooling2D``: refused; a maximum forgets every entry but one of each window.
+
+    Examples
+    --------
+    >>> import keras
+    >>> refuse_max_pooling(keras.layers.MaxPooling2D(name="m"), Reading(shape=(2, 2, 1)))
+    Traceback (most recent call last):
+    ...
+    nninv.activations.NotInvertibleError: layer 'm' (MaxPooling2D) is not invertible: ...
+    """
+    raise NotInvertibleError(
+        f"layer '{layer.name}' (MaxPooling2D) is not invertible: a maximum keeps one entry of each window "
+        "and only bounds the others, so its preimages are polyhedra (a linear or quadratic programme, as "
+        "for ReLU: nninv.relu_preimage, nninv.relu_most_probable_preimage); use AveragePooling2D, which is affine"
+    )
+
+
+def read_activation(layer, reading: Reading) -> None:
+    """``Activation``, ``LeakyReLU``, ``ReLU``: the activation of the affine step before it.
+
+    Examples
+    --------
+    >>> import keras
+    >>> reading = Reading(shape=(2,), steps=[["d", Matrix(np.eye(2), np.zeros(2)), Linear()]])
+    >>> read_activation(keras.layers.LeakyReLU(negative_slope=0.5), reading)
+    >>> reading.steps[0][2]
+    LeakyReLU(negative_slope=0.5)
     """
     activation = _keras_activation(layer, layer.name)
     if not reading.steps:
-        raise NotInvertibleError(f"layer '{layer.name}' applies an activation before any Dense layer")
+        raise NotInvertibleError(f"layer '{layer.name}' applies an activation before any affine layer")
     if isinstance(activation, Linear):
         return
-    if not isinstance(reading.steps[-1][3], Linear):
+    if not isinstance(reading.steps[-1][2], Linear):
         raise NotInvertibleError(
             f"layer '{layer.name}' applies a second activation after layer '{reading.steps[-1][0]}'; "
-            "only one activation per Dense layer is supported"
+            "only one activation per affine layer is supported"
         )
-    reading.steps[-1][3] = activation
+    reading.steps[-1][2] = activation
 
 
 def _size(shape: tuple) -> int | None:
@@ -206,6 +400,11 @@ READERS: dict[str, Callable[[object, Reading], None]] = {
     "InputLayer": read_nothing,
     "Dropout": read_nothing,
     "Dense": read_dense,
+    "Conv2D": read_convolution,
+    "AveragePooling2D": read_average_pooling,
+    "ZeroPadding2D": read_zero_padding,
+    "BatchNormalization": read_batch_normalization,
+    "MaxPooling2D": refuse_max_pooling,
     "Activation": read_activation,
     "LeakyReLU": read_activation,
     "ReLU": read_activation,
@@ -279,7 +478,8 @@ def _reader_for(layer) -> Callable[[object, Reading], None]:
             return reader
     raise NotInvertibleError(
         f"layer '{layer.name}' of type {type(layer).__name__} is not supported: only "
-        f"{', '.join(READERS)} layers are read, and Dense layers need invertible activations"
+        f"{', '.join(kind for kind, reader in READERS.items() if reader is not refuse_max_pooling)} layers "
+        "are read, and affine layers need invertible activations"
     )
 
 
@@ -317,22 +517,37 @@ def read_model(model) -> ReadModel:
     for layer in layers:
         _reader_for(layer)(layer, reading)
     if not reading.steps:
-        raise NotInvertibleError("the model has no Dense layer to invert")
+        raise NotInvertibleError(f"model '{model.name}' has no affine layer (Dense, Conv2D, ...) to invert")
     if len(reading.shape) != 1:
         raise NotInvertibleError(
             f"model '{model.name}' gives outputs of shape {reading.shape}, not flat vectors; only flat outputs "
             "are read: end the model with its last Dense layer (or a Flatten after it)"
         )
-    chain = Chain(DenseInverse(W, b, activation, name=name) for name, W, b, activation in reading.steps)
+    chain = Chain(_layer(name, affine, activation) for name, affine, activation in reading.steps)
     precision = str(model.compute_dtype)
+    try:
+        input_dtypes = [str(tensor.dtype) for tensor in model.inputs]
+    except (AttributeError, ValueError):  # a Sequential built without keras.Input
+        input_dtypes = []
 
     def run(x: np.ndarray) -> tuple[np.ndarray, float]:
         shaped = x.reshape((len(x), *(axis if axis is not None else -1 for axis in input_shape)))
         computed = keras.ops.convert_to_numpy(model(shaped, training=False))
-        unit = max(np.finfo(np.dtype(model.compute_dtype)).eps, np.finfo(computed.dtype).eps) / 2
+        dtypes = (model.compute_dtype, computed.dtype, *input_dtypes)
+        unit = max(np.finfo(np.dtype(dtype)).eps for dtype in dtypes) / 2  # an input rounded to float32 counts
         return computed.reshape(len(x), -1), float(unit)
 
+    probe = np.random.default_rng(0).uniform(0.0, 1.0, (4, chain.n_in))  # the reading, checked on random inputs
+    check_against_model(run, chain, probe, chain.forward(probe), name=model.name, precision=precision,
+                        where="random inputs")
     return ReadModel(chain, run, model.name, precision)
+
+
+def _layer(name: str, affine: AffineMap, activation: Activation):
+    """A step as a :class:`DenseInverse` when its map is a matrix, else as a matrix-free :class:`AffineLayer`."""
+    if isinstance(affine, Matrix):
+        return DenseInverse(affine.W, affine.bias, activation, name=name)
+    return AffineLayer(affine, activation, name=name)
 
 
 def layer_inverses(model) -> Chain:

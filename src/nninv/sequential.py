@@ -27,9 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nninv.activations import NotInvertibleError
 from nninv.chain import Chain, as_chain, network_forward
 from nninv.checks import as_rows
 from nninv.deep import ProbablePreimage, most_probable_preimage
+from nninv.inverse import DenseInverse
 from nninv.prior import GaussianPrior
 from nninv.reader import ReadModel, layer_inverses, read_model
 from nninv.verify import RANGE_TOL, check_against_model, check_network, rounding_bound
@@ -75,6 +77,16 @@ def _network(model) -> tuple[Chain, ReadModel | None]:
         )
     reading = read_model(model)
     return reading.chain, reading
+
+
+def _dense_only(layers: Chain) -> None:
+    """Refuse a chain with a matrix-free step: each layer's preimage here needs its matrix factorised."""
+    for layer in layers:
+        if not isinstance(layer, DenseInverse):
+            raise NotInvertibleError(
+                f"layer '{layer.name}' applies {layer.map!r} without its matrix: inverting layer by layer "
+                "factorises each layer's matrix; invert the whole network with nninv.most_probable_preimage"
+            )
 
 
 def _within_range(layer, h: np.ndarray, above) -> None:
@@ -161,6 +173,7 @@ def invert_sequential(
     if method != "min_norm" and prior is None:
         raise ValueError(f"method={method!r} needs prior=GaussianPrior(...) over the network's input")
     layers, reading = _network(model)
+    _dense_only(layers)
     y_rows, single = as_rows(y, layers.n_out, "network output y")
     residuals: dict[str, float] = {}
     search = None

@@ -41,6 +41,7 @@ import numpy as np
 
 from nninv.activations import NotInvertibleError
 from nninv.checks import as_tolerance
+from nninv.operators import Matrix
 
 RANGE_TOL = 1e-6
 """The default relative residual a preimage may have."""
@@ -267,7 +268,7 @@ def rounding_bound(layers: Sequence, x, unit: float, confidence: float = 10.0) -
 
     Parameters
     ----------
-    layers : sequence of DenseInverse
+    layers : sequence of DenseInverse or AffineLayer
     x : array_like
         ``(m, n_in)`` inputs.
     unit : float
@@ -305,8 +306,10 @@ def rounding_bound(layers: Sequence, x, unit: float, confidence: float = 10.0) -
     error = unit * np.abs(h)
     for layer in layers:
         gamma = confidence * np.sqrt(layer.n_in + 1) * unit
-        z = h @ layer.W + layer.b
-        z_error = error @ np.abs(layer.W) + gamma * (np.abs(h) @ np.abs(layer.W) + np.abs(layer.b))
+        affine = layer.map if hasattr(layer, "map") else Matrix(layer.W, layer.b)  # an AffineLayer's, or W
+        magnitude = affine.absolute()  # |A| and |b|, or a bound on them
+        z = affine.apply(h)
+        z_error = magnitude.linear(error) + gamma * magnitude.apply(np.abs(h))
         h = layer.activation.forward(z)
         moved = layer.activation.moved_error(z, z_error, h)
         error = moved + (8 + layer.n_out + 4 * np.abs(z).max(axis=1, keepdims=True, initial=0.0)) * unit * np.abs(h)
@@ -318,7 +321,8 @@ ModelRun = Callable[[np.ndarray], tuple[np.ndarray, float]]
 
 
 def check_against_model(run_model: ModelRun, layers: Sequence, x: np.ndarray, output: np.ndarray, *,
-                        name: str = "model", precision: str = "its precision") -> np.ndarray:
+                        name: str = "model", precision: str = "its precision",
+                        where: str = "the preimage") -> np.ndarray:
     """``run_model(x)``, once it agrees with ``output`` (the float64 chain's) within :func:`rounding_bound`.
 
     Parameters
@@ -330,8 +334,8 @@ def check_against_model(run_model: ModelRun, layers: Sequence, x: np.ndarray, ou
         The chain read from the model.
     x, output : numpy.ndarray
         The preimage and the chain's output there.
-    name, precision : str
-        The model's name and its compute precision, for the error.
+    name, precision, where : str
+        The model's name, its compute precision and what ``x`` is, for the error.
 
     Returns
     -------
@@ -350,7 +354,7 @@ def check_against_model(run_model: ModelRun, layers: Sequence, x: np.ndarray, ou
     deviation = np.abs(computed - output)
     if np.any(deviation > rounding_bound(layers, x, unit)):
         raise NotInvertibleError(
-            f"model '{name}' computes something else than the layers read from it: on the preimage its "
+            f"model '{name}' computes something else than the layers read from it: on {where} its "
             f"output differs from theirs by up to {deviation.max():.3g}, beyond the round-off of its "
             f"{precision} (or the model computes below that precision, as TensorFloat-32 does); "
             "pass a list of DenseInverse that describes the network"

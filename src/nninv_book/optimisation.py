@@ -175,29 +175,9 @@ def invert_by_gradient_descent(
     computes; ``z_0 = a^{-1}(y)``) instead of the cross-entropy; ``jitter`` shifts the image by up to that many pixels,
     at random each step (their jitter), with ``seed``.
     """
-    if isinstance(check_every, bool) or int(check_every) != check_every or check_every < 1:
-        raise ValueError(f"check_every must be a whole number of at least 1, got {check_every!r}")
-    if not 0 < decay <= 1:
-        raise ValueError(f"decay must lie in (0, 1] (1 keeps the step size constant), got {decay!r}")
     if (tv or jitter) and layers[0].n_in != 784:
         raise ValueError("the total-variation term and jitter need 784 inputs (28 x 28 images)")
-    if patience is not None and (isinstance(patience, bool) or int(patience) != patience or patience < 1):
-        raise ValueError(f"patience must be a whole number of checks of at least 1, or None, got {patience!r}")
-    if not 0 < reduce_factor <= 1:
-        raise ValueError(f"reduce_factor must lie in (0, 1] (1 restarts Adam's moments alone), got {reduce_factor!r}")
     weights = [(tf.constant(layer.W), tf.constant(layer.b), _tf_activation(layer.activation)) for layer in layers]
-    target = tf.constant(np.atleast_2d(np.asarray(y, dtype=np.float64)))
-    start = tf.constant(np.broadcast_to(np.asarray(x0, dtype=np.float64), (target.shape[0], layers[0].n_in)))
-    x = tf.Variable(start)
-    first_moment = tf.Variable(tf.zeros_like(start))
-    second_moment = tf.Variable(tf.zeros_like(start))
-    step_count = tf.Variable(tf.constant(0.0, tf.float64))
-    moment_count = tf.Variable(tf.constant(0.0, tf.float64))  # steps since Adam's moments last restarted
-    step_scale = tf.Variable(tf.constant(float(learning_rate), tf.float64))
-    generator = tf.random.Generator.from_seed(seed)
-    beta1, beta2, epsilon = 0.9, 0.999, 1e-8  # Adam's defaults
-
-    last_activation = weights[-1][2]
 
     def logits(inputs):
         """The last layer's pre-activation."""
@@ -206,9 +186,131 @@ def invert_by_gradient_descent(
         W, b, _ = weights[-1]
         return inputs @ W + b
 
-    output_loss = _output_loss(layers[-1].activation.name)
+    return _descend(
+        logits, layers[-1].activation, layers[-1].preactivation, layers[0].n_in, y, x0, tol=tol,
+        max_steps=max_steps, learning_rate=learning_rate, decay=decay, l2=l2, tv=tv, check_every=check_every,
+        patience=patience, reduce_factor=reduce_factor, tv_beta=tv_beta, normalised_loss=normalised_loss,
+        jitter=jitter, seed=seed,
+    )
+
+
+
+def float64_logits(model):
+    """A float64 copy of a Keras chain model up to its last pre-activation, and that layer's activation.
+
+    The copy has the model's weights in float64 and its last layer's
+    activation replaced by the identity, so ``logits(x)`` is the last
+    pre-activation ``z`` with ``f(x) = a(z)``; TensorFlow can differentiate
+    it. Returns ``(logits, activation)`` (a :mod:`nninv.activations` object).
+    """
+    import keras
+
+    from nninv.activations import get_activation
+
+    last = model.layers[-1]
+    name = keras.activations.serialize(last.activation) if hasattr(last, "activation") else "linear"
+    name = name if isinstance(name, str) else name.get("config", name.get("class_name"))
+
+    def in_float64(layer):
+        config = layer.get_config() | {"dtype": "float64"}
+        if layer is last and "activation" in config:
+            config["activation"] = "linear"
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=in_float64)
+    copy.set_weights([np.asarray(weight, dtype=np.float64) for weight in model.get_weights()])
+    return (lambda inputs: copy(inputs, training=False)), get_activation(name)
+
+
+def invert_keras_by_gradient_descent(
+    model,
+    y,
+    x0,
+    *,
+    tol: float = 1e-6,
+    max_steps: int = 2000,
+    learning_rate: float = 0.01,
+    decay: float = 1.0,
+    tv: float = 0.0,
+    tv_beta: float = 2.0,
+    alpha: float = 0.0,
+    alpha_norm: float = 6.0,
+    alpha_centre=None,
+    normalised_loss: bool = True,
+    jitter: int = 0,
+    check_every: int = 25,
+    seed: int = 0,
+) -> OptimisedPreimage:
+    """Mahendran and Vedaldi's descent on a Keras model in float64 (a convolutional one too).
+
+    Minimises, by Adam on the input (as :func:`invert_by_gradient_descent`),
+
+        ||z(x) - z_0||^2 / ||z_0||^2 + alpha sum |x - c|^p + tv TV^beta(x)
+
+    per image, with ``z`` the model's last pre-activation, ``z_0 = a^{-1}(y)``,
+    ``c = alpha_centre`` (0 by default), ``p = alpha_norm`` and
+    ``TV^beta = sum ((dx)^2 + (dy)^2)^(beta/2)`` over the 28 x 28 grid
+    (Mahendran and Vedaldi 2015: ``p = 6``, ``beta = 2``); ``jitter`` shifts
+    the image the network sees by up to that many pixels at random each step.
+    ``normalised_loss=False`` uses the output loss of
+    :func:`invert_by_gradient_descent` instead.
+
+    Examples
+    --------
+    >>> import keras
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    >>> model.set_weights([np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), np.zeros(2)])
+    >>> found = invert_keras_by_gradient_descent(model, [[1.0, 2.0]], np.zeros(3), tol=1e-6)
+    >>> bool(found.converged)
+    True
+    """
+    logits, activation = float64_logits(model)
+    n_in = int(np.prod(model.input_shape[1:]))
+    if (tv or jitter) and n_in != 784:
+        raise ValueError("the total-variation term and jitter need 784 inputs (28 x 28 images)")
+    return _descend(
+        logits, activation, activation.inverse, n_in, y, x0, tol=tol, max_steps=max_steps,
+        learning_rate=learning_rate, decay=decay, l2=0.0, tv=tv, check_every=check_every, patience=None,
+        reduce_factor=0.5, tv_beta=tv_beta, normalised_loss=normalised_loss, jitter=jitter, seed=seed,
+        alpha=alpha, alpha_norm=alpha_norm, alpha_centre=alpha_centre,
+    )
+
+
+def _descend(logits, activation, preactivation, n_in, y, x0, *, tol, max_steps, learning_rate, decay, l2, tv,
+             check_every, patience, reduce_factor, tv_beta, normalised_loss, jitter, seed, alpha=0.0,
+             alpha_norm=6.0, alpha_centre=None):
+    """Adam on the input of ``logits`` (a TensorFlow function of float64 rows to the last pre-activation).
+
+    ``activation`` is the last layer's activation object and ``preactivation``
+    its inverse on the targets; ``alpha`` weighs Mahendran and Vedaldi's
+    alpha-norm ``sum |x - alpha_centre|^alpha_norm`` (see
+    :func:`invert_keras_by_gradient_descent`). The rest is
+    :func:`invert_by_gradient_descent`'s.
+    """
+    if isinstance(check_every, bool) or int(check_every) != check_every or check_every < 1:
+        raise ValueError(f"check_every must be a whole number of at least 1, got {check_every!r}")
+    if not 0 < decay <= 1:
+        raise ValueError(f"decay must lie in (0, 1] (1 keeps the step size constant), got {decay!r}")
+    if patience is not None and (isinstance(patience, bool) or int(patience) != patience or patience < 1):
+        raise ValueError(f"patience must be a whole number of checks of at least 1, or None, got {patience!r}")
+    if not 0 < reduce_factor <= 1:
+        raise ValueError(f"reduce_factor must lie in (0, 1] (1 restarts Adam's moments alone), got {reduce_factor!r}")
+    target = tf.constant(np.atleast_2d(np.asarray(y, dtype=np.float64)))
+    start = tf.constant(np.broadcast_to(np.asarray(x0, dtype=np.float64), (target.shape[0], n_in)))
+    x = tf.Variable(start)
+    first_moment = tf.Variable(tf.zeros_like(start))
+    second_moment = tf.Variable(tf.zeros_like(start))
+    step_count = tf.Variable(tf.constant(0.0, tf.float64))
+    moment_count = tf.Variable(tf.constant(0.0, tf.float64))  # steps since Adam's moments last restarted
+    step_scale = tf.Variable(tf.constant(float(learning_rate), tf.float64))
+    generator = tf.random.Generator.from_seed(seed)
+    beta1, beta2, epsilon = 0.9, 0.999, 1e-8  # Adam's defaults
+    last_activation = _tf_activation(activation)
+    centre = tf.constant(np.zeros(n_in) if alpha_centre is None else np.asarray(alpha_centre, dtype=np.float64))
+
+    output_loss = _output_loss(activation.name)
     if normalised_loss:  # on the representation the layer computes, its pre-activations z = a^{-1}(y)
-        target_logits = tf.constant(np.atleast_2d(layers[-1].preactivation(target.numpy())))
+        target_logits = tf.constant(np.atleast_2d(preactivation(target.numpy())))
         norms = tf.reduce_sum(target_logits**2, axis=1)
         output_loss = lambda z, f, y: tf.reduce_sum(tf.reduce_sum((z - target_logits) ** 2, axis=1) / norms)  # noqa: E731
 
@@ -228,6 +330,8 @@ def invert_by_gradient_descent(
                     loss += 0.5 * l2 * tf.reduce_sum((x - start) ** 2)
                 if tv:
                     loss += tv * _total_variation(x, tv_beta)
+                if alpha:
+                    loss += alpha * tf.reduce_sum(tf.abs(x - centre) ** alpha_norm)
             gradient = tape.gradient(loss, x)
             step_count.assign_add(1.0)
             moment_count.assign_add(1.0)
