@@ -279,3 +279,25 @@ def time_to_accuracy_curves(curves, points, target: float):
     axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)
     figure.tight_layout()
     return figure
+
+
+def pixel_value_histograms(images: Mapping[str, np.ndarray], bins: int = 120):
+    """The distribution of pixel values of each named batch of images, with the pixel range [0, 1] shaded.
+
+    One step histogram per entry (log density), so that how far a batch of
+    preimages leaves the box, and how much of it does, can be read off.
+    """
+    if not images:
+        raise ValueError("pixel_value_histograms needs at least one named batch of images")
+    values = {label: np.asarray(batch, dtype=np.float64).ravel() for label, batch in images.items()}
+    low = min(float(v.min()) for v in values.values())
+    high = max(float(v.max()) for v in values.values())
+    edges = np.linspace(min(low, 0.0), max(high, 1.0), bins + 1)
+    figure, axis = plt.subplots(figsize=(7.5, 3.6))
+    axis.axvspan(0.0, 1.0, color="0.92", label="pixel range [0, 1]")
+    for label, v in values.items():
+        axis.hist(v, bins=edges, density=True, histtype="step", linewidth=1.4, label=label)
+    axis.set(yscale="log", xlabel="pixel value", ylabel="density (log scale)")
+    axis.legend(fontsize=8, loc="upper right")
+    figure.tight_layout()
+    return figure
