@@ -162,14 +162,19 @@ $(patsubst $(STAGE)/%.ipynb,$(PARAMETERS)/%.yaml,$(NOTEBOOKS)): $(PARAMETERS)/%.
 # the claims of its prose that no longer hold at these PARAMS (nninv_book.claims). A notebook is
 # published only if its parameters are still the chapter's: when another build with other PARAMS
 # rewrote them meanwhile, it is that build's to publish, and this one fails.
+# jupyter_client picks a kernel's ports free and lets go of them before the kernel binds them, so two
+# kernels starting at the same moment can pick the same one: an execution that fails for that cause alone
+# starts once more.
 $(STAGE)/%.ipynb: $(SOURCE)/%.md $(PACKAGE) $(DATA) $(PARAMETERS)/%.yaml $(KERNEL) | preflight
 	@mkdir -p $(@D) $(EXECUTING) $(LOGS)
 	@name=$(notdir $*); run=$(EXECUTING)/$$name.$$$$; trap 'rm -f "$$run".*' EXIT; rm -f $(STAGE)/$*.md; \
 	$(BIN)/jupytext --quiet --to ipynb --output "$$run.source.ipynb" $<; \
 	cp $(PARAMETERS)/$*.yaml "$$run.yaml"; \
 	echo "Executing $$name"; start=$$(date +%s); \
-	if $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
-	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$$name.log 2>&1; then \
+	execute() { $(BIN)/papermill --log-level WARNING --no-progress-bar --kernel nninv --parameters_file "$$run.yaml" \
+	        "$$run.source.ipynb" "$$run.ipynb" > $(LOGS)/$$name.log 2>&1; }; \
+	if execute || { grep -q 'Address already in use' $(LOGS)/$$name.log \
+	        && echo "  $$name: its kernel lost a port to another kernel starting at the same moment; starting it again" && execute; }; then \
 	    $(BIN)/python -m nninv_book.notebooks hide-injected "$$run.ipynb"; \
 	    $(BIN)/python -m nninv_book.locks $(PARAMETERS_LOCK) bash -c 'cmp -s "$$1" "$$2" && mv "$$3" "$$4"' - \
 	        "$$run.yaml" $(PARAMETERS)/$*.yaml "$$run.ipynb" $@ \

@@ -108,6 +108,21 @@ def test_a_killed_chapter_leaves_no_notebook_and_executes_again(tiny):
     assert not list((tiny.parent / "out" / "_build" / "executing").iterdir()), "the killed execution's files remain"
 
 
+def test_a_kernel_that_lost_its_port_to_another_kernel_is_started_once_more(tiny, tmp_path, monkeypatch):
+    marker = tmp_path / "first-start"
+    monkeypatch.setenv("TINY_MARKER", str(marker))
+    chapter = tiny / "chapters" / "01_tiny.md"
+    chapter.write_text(chapter.read_text().replace("parameters.check(globals())", (
+        "parameters.check(globals())\n"
+        "if not os.path.exists(os.environ['TINY_MARKER']):\n"
+        "    open(os.environ['TINY_MARKER'], 'w').close()\n"
+        "    raise OSError('Address already in use')")))
+    result = make(tiny)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert marker.exists() and "01_tiny" in result.stdout and "starting it again" in result.stdout
+    assert "41" in page(tiny, 1)
+
+
 def test_a_failing_chapter_is_told_in_a_few_lines_and_publishes_nothing(tiny):
     result = make(tiny, params="-p fail True")
     assert result.returncode != 0
