@@ -1,4 +1,4 @@
-"""Claims about the smallest class-changing perturbation used in Chapter 5."""
+"""Claims about the smallest class-changing perturbation used in Chapter 6."""
 
 import numpy as np
 

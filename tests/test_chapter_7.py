@@ -1,4 +1,4 @@
-"""Claims of Chapter 6, learned inverses and better priors, checked on its small-parameter execution."""
+"""Claims of Chapter 7, learned inverses and better priors, checked on its small-parameter execution."""
 
 import pytest
 from conftest import executed

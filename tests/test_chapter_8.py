@@ -1,4 +1,4 @@
-"""Claims of Chapter 7, deep networks, checked on its execution with small parameters."""
+"""Claims of Chapter 8, deep networks, checked on its execution with small parameters."""
 
 import pytest
 from conftest import executed

@@ -1,4 +1,4 @@
-"""Claims of Chapter 8, convolutional and ReLU networks, checked on its execution with small parameters."""
+"""Claims of Chapter 9, convolutional and ReLU networks, checked on its execution with small parameters."""
 
 import pytest
 from conftest import executed

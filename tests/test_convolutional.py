@@ -1,4 +1,4 @@
-"""Claims about Chapter 8's book code: its networks refuse what they cannot train on, the descent's float64
+"""Claims about Chapter 9's book code: its networks refuse what they cannot train on, the descent's float64
 copy computes the model, and the exact preimages are exact and use the predicted class's prior."""
 
 import nninv_book  # noqa: F401  (quiet TensorFlow first)

@@ -1,4 +1,4 @@
-"""Chapter 8's networks and baselines: a convolutional classifier, a ReLU one, and Mahendran and Vedaldi's descent.
+"""Chapter 9's networks and baselines: a convolutional classifier, a ReLU one, and Mahendran and Vedaldi's descent.
 
 The networks are trained deterministically and cached like the book's others
 (:func:`nninv_book.cache.trained`, through :func:`nninv_book.models._cached`):

@@ -3,8 +3,8 @@
 The question's networks are a single dense layer with a sigmoid, trained with
 binary cross-entropy and ``Adam(0.01)``: the classifier maps 784 pixels to 10
 class scores, the generator maps a one-hot label to 784 pixels. Chapter 5 adds
-the same layer trained with plain stochastic gradient descent, span-regularised
-classifiers and deeper ones.
+the same layer trained with plain stochastic gradient descent, Chapter 6
+span-regularised classifiers and deeper ones.
 
 Each public trainer checks its arguments, then asks :func:`nninv_book.cache.trained`
 for the result of a *recipe* (a ``_recipe_*`` function below, which seeds

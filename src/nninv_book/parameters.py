@@ -194,7 +194,7 @@ RELATIONS: list[tuple[tuple[str, ...], Callable[..., bool], str]] = [
      "chosen_penalty must be one of penalties"),
     (("penalties",), lambda penalties: 0.0 in penalties, "penalties must include 0.0, the unregularised baseline"),
     (("weight_decays",), lambda decays: 0.0 in decays, "weight_decays must include 0.0, the plain training"),
-    # Chapter 7
+    # Chapter 8
     (("relu_expansions",), lambda expansions: max(expansions) >= 4,
      "relu_expansions must reach 4, a width at which a random ReLU layer recovers its inputs"),
 ]
