@@ -56,11 +56,13 @@ def test_chapter_4_exactness_buys_the_outputs_and_closeness_to_the_digit(chapter
     assert chapter_4["output_max_abs_error_class_gaussian"] < 1e-10
     assert chapter_4["rel_error_class_gaussian"] < chapter_4["rel_error_class_template"]
     assert chapter_4["claim_exact_class_preimage_closer_than_template"] is True
+    assert chapter_4["class_gaussian_vs_template_rel_error_p"] < 0.05  # paired on the same digits
 
 
 def test_chapter_4_nearest_output_is_a_real_digit_farther_from_the_actual_one(chapter_4):
     assert chapter_4["rel_error_nearest_output"] > chapter_4["rel_error_class_template"]
     assert chapter_4["claim_nearest_output_farther_than_template"] is True
+    assert chapter_4["template_vs_nearest_output_rel_error_p"] < 0.05
 
 
 def test_chapter_4_the_mean_image_is_recognised_only_as_the_class_it_is_judged(chapter_4):
@@ -104,6 +106,20 @@ def test_chapter_4_optimisers_of_the_closed_forms_problem_find_its_answer(chapte
         reached = chapter_4[f"{name}_output_max_abs_error"] <= 1e-10 and chapter_4[f"{name}_distance_to_gaussian"] < 1e-6
         assert chapter_4[f"claim_{name}_reaches_closed_form"] == reached
     assert chapter_4["lbfgs_seconds"] > 0
+
+
+def test_chapter_4_adam_on_the_pre_activations_reaches_what_adam_on_the_cross_entropy_does_not(chapter_4):
+    target = chapter_4["descent_tol"]
+    assert chapter_4["claim_adam_logits_reaches_target"] == (chapter_4["adam_logits_output_max_abs_error"] <= target)
+    assert chapter_4["claim_adam_plateau_misses_target"] == (chapter_4["adam_plateau_output_max_abs_error"] > target)
+    assert chapter_4["adam_logits_steps"] <= chapter_4["descent_steps"]
+
+
+def test_chapter_4_the_plateaus_are_outputs_saturated_past_their_targets(chapter_4):
+    saturated = (chapter_4["stuck_output"] < chapter_4["stuck_target"] / 10
+                 and chapter_4["stuck_preactivation"] < chapter_4["stuck_target_preactivation"] - 1)
+    assert chapter_4["claim_furthest_digit_saturated"] == saturated
+    assert 0 <= chapter_4["descent_left_saturated"] <= chapter_4["descent_left_above_target"]
 
 
 def test_chapter_4_comparisons_by_judge_follow_mcnemar(chapter_4):

@@ -120,3 +120,34 @@ def test_an_empty_list_of_outcomes_is_refused_as_empty():
 def test_a_rate_with_a_nan_share_is_refused():
     with pytest.raises(ValueError, match="Rate"):
         Rate(float("nan"), 0.1, 0.2, 10)
+
+
+def test_wilcoxon_finds_a_small_consistent_difference_that_the_spread_between_images_would_hide():
+    rng = np.random.default_rng(1)
+    b = rng.uniform(0.2, 0.9, 100)             # images differ far more than the methods do
+    a = b - rng.uniform(0.0, 0.02, 100)        # A is closer on every image
+    result = stats.wilcoxon_signed_rank(a, b)
+    assert result.a_smaller == 1.0 and result.median_difference < 0
+    assert result.p_value < 1e-6 and result.a_lower()
+    assert not stats.wilcoxon_signed_rank(b, a).a_lower()
+
+
+def test_wilcoxon_cannot_tell_identical_or_symmetric_errors_apart():
+    b = np.linspace(0.3, 0.7, 40)
+    assert stats.wilcoxon_signed_rank(b, b).p_value == 1.0
+    swapped = b.copy()
+    swapped[::2] += 0.05
+    swapped[1::2] -= 0.05
+    result = stats.wilcoxon_signed_rank(swapped, b)
+    assert result.p_value > 0.5 and not result.a_lower()
+
+
+@pytest.mark.parametrize("a, b, culprit", [
+    (np.ones(3), np.ones(4), "same images"),
+    (np.ones((3, 2)), np.ones((3, 2)), "errors_a"),
+    (np.array([0.5, np.nan]), np.ones(2), "non-finite"),
+    (np.array([]), np.array([]), "non-empty"),
+])
+def test_wilcoxon_refuses_errors_it_cannot_pair_naming_the_cause(a, b, culprit):
+    with pytest.raises(ValueError, match=culprit):
+        stats.wilcoxon_signed_rank(a, b)

@@ -7,7 +7,9 @@ Two scales, named in every caption:
   [0, 1], and one that does not is refused rather than clipped;
 * **signed scale**: images with values of either sign (preimages, columns of
   ``W``), drawn with a diverging colour map symmetric about 0 (white), blue
-  negative and red positive, one scale per row with its colour bar.
+  negative and red positive, one scale per row with its colour bar, reaching
+  the row's largest absolute value or, where the caption says so, a stated
+  percentile of them (arrows on the colour bar mark the values beyond).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def image_grid(
     *,
     signed: Collection[str] = (),
     cell: float = 1.0,
+    signed_percentile: float = 100.0,
 ):
     """A figure with one labelled row per entry of ``rows``, each a batch of 784-pixel images.
 
@@ -34,7 +37,13 @@ def image_grid(
     pairs when labels repeat. Rows whose label is in ``signed`` use the signed
     scale, the others the pixel scale (see the module). ``column_titles``
     titles the first row's images, or maps a row index to that row's titles.
+    A signed row's scale reaches the ``signed_percentile``-th percentile of its
+    absolute values (100: the largest); values beyond it are drawn in the end
+    colours, and its colour bar gets arrows, so that a few outlying pixels do
+    not wash the row out.
     """
+    if not 0 < signed_percentile <= 100:
+        raise ValueError(f"signed_percentile must lie in (0, 100], got {signed_percentile!r}")
     pairs = list(rows.items()) if isinstance(rows, Mapping) else list(rows)
     unknown = set(signed) - {label for label, _ in pairs}
     if unknown:
@@ -50,8 +59,9 @@ def image_grid(
     for r, (label, images) in enumerate(pairs):
         images = np.asarray(images, dtype=np.float64).reshape(len(images), 28, 28)
         if label in signed:
-            limit = float(np.abs(images).max()) or 1.0
+            limit = float(np.percentile(np.abs(images), signed_percentile)) or float(np.abs(images).max()) or 1.0
             style = dict(cmap=SIGNED_MAP, vmin=-limit, vmax=limit)
+            clipped = bool(np.abs(images).max() > limit)
         else:
             if images.min() < -PIXEL_TOLERANCE or images.max() > 1 + PIXEL_TOLERANCE:
                 raise ValueError(
@@ -73,7 +83,7 @@ def image_grid(
             if c < len(titles):
                 axis.set_title(titles[c], fontsize=10)
         if label in signed:
-            bar = figure.colorbar(shown, cax=figure.add_subplot(grid[r, columns]))
+            bar = figure.colorbar(shown, cax=figure.add_subplot(grid[r, columns]), extend="both" if clipped else "neither")
             bar.ax.tick_params(labelsize=8)
     figure.subplots_adjust(left=1.2 / figure.get_figwidth(), right=0.97 - 0.35 * has_bar / figure.get_figwidth(),
                            top=1 - 0.3 * bool(column_titles) / figure.get_figheight(), bottom=0.02)
