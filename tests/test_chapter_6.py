@@ -82,8 +82,10 @@ def test_chapter_6_reconstruction_rates_carry_intervals_that_hold_them(chapter_6
 
 def test_chapter_6_pca_is_compared_on_the_per_image_statistic(chapter_6):
     assert "pca10_rel_error_floor" not in chapter_6
-    below = chapter_6["pca10_mean_rel_error"] < chapter_6["regularised_pinv_rel_error"]
-    assert chapter_6["claim_pca_reference_below_penalised_error"] == below
+    if chapter_6["claim_pca_reference_below_penalised_error"]:  # decided digit by digit, on the same test digits
+        assert chapter_6["pca_versus_penalised_rel_error_p"] < 0.05
+    if chapter_6["claim_span_penalty_lowers_error"]:
+        assert chapter_6["penalised_versus_unpenalised_rel_error_p"] < 0.05
 
 
 # Model inversion: what W reveals with priors that know no digit.

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from nninv_book.wording import about, duration, power_of_ten
+from nninv_book.wording import about, duration, p_value, power_of_ten
 
 
 @pytest.mark.parametrize(
@@ -36,3 +36,14 @@ def test_duration_picks_a_unit_a_reader_can_read(seconds, text):
     assert duration(seconds) == text
     with pytest.raises(ValueError, match="at least 0 seconds"):
         duration(-1.0)
+
+
+@pytest.mark.parametrize("p, text", [(0.5, "= 0.5"), (0.0312, "= 0.031"), (2.1e-5, "= 2.1 × 10⁻⁵"), (0.0, "< 10⁻³⁰⁰")])
+def test_a_p_value_is_stated_with_its_relation_and_never_as_zero(p, text):
+    assert p_value(p) == text
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
+def test_a_p_value_outside_0_to_1_is_refused_by_name(p):
+    with pytest.raises(ValueError, match="p_value"):
+        p_value(p)

@@ -66,3 +66,20 @@ def duration(seconds) -> str:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
         if seconds >= scale or unit == "µs":
             return f"{about(seconds / scale)} {unit}"
+
+
+def p_value(p) -> str:
+    """A p-value with its relation, for "$p$ {glue:text}`...`": "= 0.03", "= 2.1 × 10⁻⁵", "< 10⁻³⁰⁰".
+
+    A p-value below float64's smallest normal numbers is round-off of a
+    vanishing tail, so it is stated as a bound rather than as 0.
+
+    Examples
+    --------
+    >>> p_value(0.0312), p_value(2.1e-5), p_value(0.0)
+    ('= 0.031', '= 2.1 × 10⁻⁵', '< 10⁻³⁰⁰')
+    """
+    p = _finite(p, "p_value")
+    if not 0 <= p <= 1:
+        raise ValueError(f"p_value needs a probability in [0, 1], got {p!r}")
+    return "< 10⁻³⁰⁰" if p < 1e-300 else f"= {about(p)}"
