@@ -220,7 +220,7 @@ def accuracy_against_error(errors: Sequence[float], accuracies: Sequence[float],
 
     Labels alternate above and below the curve so that neighbouring points' labels do not overlap.
     """
-    figure, axis = plt.subplots(figsize=(6.4, 3.8))
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
     axis.plot(errors, accuracies, "o-", color="0.2")
     for i, (error, accuracy, label) in enumerate(zip(errors, accuracies, labels)):
         above = i % 2 == 0
@@ -229,7 +229,7 @@ def accuracy_against_error(errors: Sequence[float], accuracies: Sequence[float],
     for (name, value), style in zip(references.items(), ["--", ":", "-."]):
         axis.axvline(value, color="0.5", linestyle=style, linewidth=1, label=name)
     if references:
-        axis.legend(fontsize=8, loc="lower left")
+        axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axes, off the data
     axis.margins(x=0.12, y=0.2)
     axis.set_xlabel("mean relative error of the pseudo-inverse reconstruction")
     axis.set_ylabel("test accuracy")
