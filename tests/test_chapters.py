@@ -68,6 +68,17 @@ def test_every_image_on_a_chapter_page_is_a_captioned_figure(book, chapter):
         assert figure is not None and figure.find("figcaption").get_text(strip=True), image.get("src")
 
 
+E_NOTATION = re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[+-]?\d+\b")
+
+
+@pytest.mark.parametrize("page", ["intro", *(f"chapters/{chapter}" for chapter in toc_chapters())])
+def test_numbers_on_a_page_are_written_for_readers_never_in_e_notation(book, page):
+    article = BeautifulSoup((book / "html" / f"{page}.html").read_text(), "html.parser").find("article")
+    for code in article.select("div.cell_input, pre, code, script, style"):
+        code.decompose()
+    assert E_NOTATION.findall(article.get_text(" ")) == []
+
+
 EXTERNAL_ASSET = re.compile(
     r"<script[^>]+src=\"(?:https?:)?//|<link[^>]+href=\"(?:https?:)?//[^\"]+\"[^>]*>|url\(['\"]?(?:https?:)?//",
     re.IGNORECASE,
