@@ -48,3 +48,29 @@ def test_a_pixel_row_outside_the_pixel_range_is_refused_by_its_label():
 def test_a_percentile_outside_0_to_100_is_refused_by_name():
     with pytest.raises(ValueError, match="signed_percentile"):
         plots.image_grid({"digit": np.zeros((1, 784))}, signed_percentile=0)
+
+
+def boxes_touching_the_curve(figure):
+    """The labels whose drawn box meets the plotted curve or another label or leaves the figure, in display coordinates."""
+    figure.canvas.draw()
+    axis = figure.axes[0]
+    renderer = figure.canvas.get_renderer()
+    boxes = {text.get_text(): text.get_window_extent(renderer).expanded(1.05, 1.1) for text in axis.texts}
+    curve = axis.transData.transform(axis.lines[0].get_xydata())
+    along = np.linspace(0, 1, 200)[:, None]
+    drawn = np.vstack([a + along * (b - a) for a, b in zip(curve[:-1], curve[1:])])
+    touching = {name for name, box in boxes.items() if ((drawn >= box.min) & (drawn <= box.max)).all(axis=1).any()}
+    names = list(boxes)
+    touching |= {a for i, a in enumerate(names) for b in names[i + 1:] if boxes[a].overlaps(boxes[b])}
+    touching |= {name for name, box in boxes.items() if not (figure.bbox.x0 <= box.x0 and box.x1 <= figure.bbox.x1)}
+    return touching
+
+
+def test_the_trade_off_labels_stay_off_the_curve_and_off_each_other():
+    # the shape of Chapter 6's sweep: accuracy rises steeply, then flattens, as the penalty falls
+    errors = [0.98, 0.665, 0.612, 0.576, 0.560, 0.557]
+    accuracies = [0.917, 0.909, 0.897, 0.862, 0.808, 0.762]
+    labels = [f"λ = {penalty:g}" for penalty in (0, 0.1, 0.3, 1, 3, 10)]
+    figure = plots.accuracy_against_error(errors, accuracies, labels, references={"reference": 0.55})
+    assert boxes_touching_the_curve(figure) == set()
+    plt.close(figure)

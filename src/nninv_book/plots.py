@@ -216,21 +216,32 @@ def membership_aucs(results: Mapping[str, object]):
 
 def accuracy_against_error(errors: Sequence[float], accuracies: Sequence[float], labels: Sequence[str],
                            references: Mapping[str, float] = {}):
-    """Test accuracy against reconstruction error along a sweep, each point labelled, with vertical reference lines.
+    r"""Test accuracy against reconstruction error along a sweep, each point labelled, with vertical reference lines.
 
-    Labels alternate above and below the curve so that neighbouring points' labels do not overlap.
+    Each label sits off its point along the curve's normal there, on the side
+    below and to the right (the room a sweep that trades accuracy for error
+    leaves), so that no label touches the curve: with the axes scaled to unit
+    size, the tangent at point :math:`i` is :math:`p_{i+1} - p_{i-1}` (one-sided
+    at the ends) and the label moves along the normal :math:`n \perp t` with
+    :math:`n_x - n_y > 0`.
     """
     figure, axis = plt.subplots(figsize=(6.4, 4.2))
     axis.plot(errors, accuracies, "o-", color="0.2")
-    for i, (error, accuracy, label) in enumerate(zip(errors, accuracies, labels)):
-        above = i % 2 == 0
-        axis.annotate(label, (error, accuracy), textcoords="offset points", xytext=(6, 7 if above else -12),
-                      fontsize=8, ha="left")
     for (name, value), style in zip(references.items(), ["--", ":", "-."]):
         axis.axvline(value, color="0.5", linestyle=style, linewidth=1, label=name)
     if references:
         axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below the axes, off the data
     axis.margins(x=0.12, y=0.2)
+    points = np.column_stack([errors, accuracies]).astype(float)
+    scale = np.ptp(points, axis=0)
+    scaled = points / np.where(scale > 0, scale, 1.0)
+    for i, label in enumerate(labels):
+        tangent = scaled[min(i + 1, len(scaled) - 1)] - scaled[max(i - 1, 0)]
+        normal = np.array([tangent[1], -tangent[0]]) / max(np.linalg.norm(tangent), 1e-12)
+        if normal[0] - normal[1] < 0:
+            normal = -normal
+        axis.annotate(label, points[i], textcoords="offset points", xytext=tuple(9 * normal), fontsize=8,
+                      ha="left", va="top" if normal[1] < -0.3 else "center")
     axis.set_xlabel("mean relative error of the pseudo-inverse reconstruction")
     axis.set_ylabel("test accuracy")
     figure.tight_layout()
