@@ -343,3 +343,25 @@ def test_a_lock_file_that_is_a_folder_computes_without_caching(cache_dir, calls)
     (cache_dir / "locks" / key).mkdir()
     assert same(cache.computed(descent, np.ones(3), 5), cache.computed(descent, np.ones(3), 5))
     assert calls == [5, 5, 5]
+
+
+def prior_and_layer_outputs(prior, layer, y):
+    """A stand-in for a chapter's inversion under a prior."""
+    CALLS.append(1)
+    return layer.gaussian(y, prior)
+
+
+def test_a_prior_and_a_layer_find_their_entry_again_after_they_were_used(cache_dir, calls):
+    import nninv
+
+    rng = np.random.default_rng(0)
+    prior = nninv.GaussianPrior(np.zeros(6), np.eye(6) + 0.1)
+    layer = nninv.DenseInverse(rng.standard_normal((6, 3)), np.zeros(3), "linear")
+    y = rng.standard_normal((2, 3))
+    first = cache.computed(prior_and_layer_outputs, prior, layer, y)
+    prior.sample(3, rng)           # computes and keeps the prior's factor
+    layer.gaussian(y, prior)       # computes and keeps the layer's gain for it
+    layer.null_space               # and its null space
+    again = cache.computed(prior_and_layer_outputs, prior, layer, y)
+    assert calls == [1]
+    assert np.array_equal(first, again)

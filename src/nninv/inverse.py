@@ -171,6 +171,19 @@ class DenseInverse:
         self._gain_for: tuple[GaussianPrior, np.ndarray] | None = None
         self._mixture_for: tuple[MixturePrior, dict[str, np.ndarray]] | None = None
 
+    _COMPUTED_ON_USE = ("_gain_for", "_mixture_for", "null_space")
+
+    def __getstate__(self) -> dict:
+        """What defines the layer, for pickling and cache keys: the gains and null space computed on use are left out.
+
+        So a layer hashes the same before and after it has inverted under a prior.
+        """
+        return {name: value for name, value in self.__dict__.items() if name not in self._COMPUTED_ON_USE}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._gain_for = self._mixture_for = None
+
     def __repr__(self) -> str:
         return (
             f"DenseInverse({self.name!r}: {self.n_in} -> {self.n_out}, "

@@ -77,6 +77,18 @@ class GaussianPrior:
         self._factor = None  # computed at the first draw, so that a prior costs one d x d matrix
         self._shrinkage = shrinkage
 
+    def __getstate__(self) -> dict:
+        """What defines the prior, for pickling and cache keys: the factor, computed at the first draw, is left out.
+
+        So a prior hashes the same before and after it is sampled.
+        """
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_factor"}
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._factor = None
+
     @property
     def mean(self) -> np.ndarray:
         return self._mean
