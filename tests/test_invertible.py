@@ -7,13 +7,18 @@ from nninv_book import invertible
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    """A tiny coupling network with random (untrained) weights, in float64."""
+def tiny_weights():
+    """What training returns, for a tiny coupling network with random (untrained) weights."""
     rng = np.random.default_rng(0)
     model = invertible.InvertibleClassifier(blocks=3, hidden=7, seed=1, dtype="float64")
     model.set_weights([0.05 * rng.standard_normal(w.shape) for w in model.get_weights()])
-    weights = model.get_weights()
-    return invertible.InvertibleNetwork({"weights": weights, "blocks": 3, "hidden": 7, "seed": 1})
+    return {"weights": model.get_weights(), "blocks": 3, "hidden": 7, "seed": 1}
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_weights):
+    """That network in float64."""
+    return invertible.InvertibleNetwork(tiny_weights)
 
 
 def test_a_coupling_networks_inverse_is_exact(tiny):
@@ -26,6 +31,11 @@ def test_a_coupling_networks_inverse_is_exact(tiny):
 def test_the_latent_codes_first_ten_coordinates_are_the_logits(tiny):
     x = np.random.default_rng(4).uniform(size=(6, 784))
     assert np.max(np.abs(tiny.latent(x)[:, :10] - tiny.logits(x))) < 1e-12
+
+
+def test_the_latent_codes_of_the_trained_weights_are_the_networks(tiny_weights, tiny):
+    x = np.random.default_rng(5).uniform(size=(4, 784))
+    assert np.array_equal(invertible.latent_codes(tiny_weights, x), tiny.latent(x))
 
 
 def test_a_metamer_has_the_logits_of_one_image_and_the_nuisance_of_the_other(tiny):

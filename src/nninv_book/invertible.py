@@ -370,6 +370,15 @@ class InvertibleNetwork:
         return int(sum(np.prod(w.shape) for w in self.model.get_weights()))
 
 
+def latent_codes(trained: dict, images) -> np.ndarray:
+    """The latent codes of ``images`` under the network ``trained`` describes (see :class:`InvertibleNetwork`).
+
+    A function of the trained weights, so that a chapter can cache the codes
+    of many images.
+    """
+    return InvertibleNetwork(trained).latent(images)
+
+
 def metamers(network, logit_sources, nuisance_sources) -> np.ndarray:
     """``F^{-1}(z_s(a), z_n(b))`` for each pair of rows: the logits of ``a`` with the nuisance of ``b``.
 

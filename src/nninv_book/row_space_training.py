@@ -79,6 +79,27 @@ def gradient_descent(images, targets, W0, b0, *, epochs: int, learning_rate: flo
     return W, b
 
 
+def span_decomposition(images, tol: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    r"""The singular values of ``images`` (largest first) and an orthonormal basis (``n x r``) of their rows' span.
+
+    From the SVD :math:`X = U \Sigma V^\top`: the basis is the rows of
+    :math:`V^\top` whose singular value exceeds ``tol`` (by default
+    :math:`\max(m, n)\, \epsilon\, \sigma_1`), so ``r`` is the numerical rank.
+    The eigenvectors of the Gram matrix :math:`X^\top X` would square the
+    condition number and leak out of the span.
+
+    Examples
+    --------
+    >>> singular_values, basis = span_decomposition(np.array([[1.0, 1.0, 0.0], [2.0, 2.0, 0.0]]))
+    >>> len(singular_values), basis.shape
+    (2, (3, 1))
+    """
+    X = as_matrix(images, "images").astype(np.float64)
+    _, singular_values, Vt = np.linalg.svd(X, full_matrices=False)
+    tol = max(X.shape) * np.finfo(np.float64).eps * singular_values[0] if tol is None else tol
+    return singular_values, Vt[singular_values > tol].T
+
+
 def span_basis(images, tol: float | None = None) -> np.ndarray:
     """An orthonormal basis (``n x r``) of the span of the rows of ``images``, ``r`` their numerical rank.
 
@@ -87,10 +108,7 @@ def span_basis(images, tol: float | None = None) -> np.ndarray:
     >>> span_basis(np.array([[1.0, 1.0, 0.0], [2.0, 2.0, 0.0]])).shape
     (3, 1)
     """
-    X = as_matrix(images, "images").astype(np.float64)
-    _, singular_values, Vt = np.linalg.svd(X, full_matrices=False)
-    tol = max(X.shape) * np.finfo(np.float64).eps * singular_values[0] if tol is None else tol
-    return Vt[singular_values > tol].T
+    return span_decomposition(images, tol)[1]
 
 
 def outside_span(change, basis: np.ndarray) -> float:
