@@ -87,9 +87,10 @@ test: $(INSTALLED) $(DATA) browser
 	$(BIN)/python -m pytest
 
 # The fast loop: the library's and the book code's tests, without executing a chapter, building
-# the book, running make or pip, or installing Chromium (the `chapters` and `slow` markers).
+# the book, running make or pip, or installing Chromium (the `chapters` and `slow` markers), on
+# every core (pytest-xdist; a test file stays in one process, so its fixtures are made once).
 test-fast: $(INSTALLED) $(DATA)
-	$(BIN)/python -m pytest -m "not chapters and not slow"
+	$(BIN)/python -m pytest -m "not chapters and not slow" -n auto --dist loadfile
 
 # Execute every chapter twice from clean and compare every glued number and figure.
 verify: $(INSTALLED) $(DATA)
