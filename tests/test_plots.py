@@ -74,3 +74,8 @@ def test_the_trade_off_labels_stay_off_the_curve_and_off_each_other():
     figure = plots.accuracy_against_error(errors, accuracies, labels, references={"reference": 0.55})
     assert boxes_touching_the_curve(figure) == set()
     plt.close(figure)
+
+
+def test_a_trade_off_with_more_labels_than_points_is_refused_by_its_counts():
+    with pytest.raises(ValueError, match=r"one label per point.*3 labels"):
+        plots.accuracy_against_error([0.9, 0.6], [0.8, 0.9], ["a", "b", "c"])

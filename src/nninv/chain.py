@@ -95,9 +95,7 @@ class Chain(Sequence):
         >>> print(chain.forward([[0.0, 1.0]]))
         [[1. 2.]]
         """
-        for layer in self._layers:
-            x = layer.forward(x)
-        return x
+        return network_forward(self._layers, x)
 
 
 def as_chain(layers) -> Chain:

@@ -225,6 +225,11 @@ def accuracy_against_error(errors: Sequence[float], accuracies: Sequence[float],
     at the ends) and the label moves along the normal :math:`n \perp t` with
     :math:`n_x - n_y > 0`.
     """
+    if not len(errors) == len(accuracies) == len(labels):
+        raise ValueError(
+            f"accuracy_against_error needs one error, one accuracy and one label per point, got {len(errors)} "
+            f"errors, {len(accuracies)} accuracies and {len(labels)} labels; pass sequences of equal length"
+        )
     figure, axis = plt.subplots(figsize=(6.4, 4.2))
     axis.plot(errors, accuracies, "o-", color="0.2")
     for (name, value), style in zip(references.items(), ["--", ":", "-."]):
