@@ -48,8 +48,16 @@ DATA := $(or $(NNINV_DATA_DIR),data)/mnist.npz
 SOURCE ?= .
 
 CHAPTERS := $(sort $(wildcard $(SOURCE)/chapters/*.md))
+# Make starts the pages in this order, JOBS at a time: the longest first, so that the build does not end
+# with one long chapter that started late running alone. Chapter 9 trains the convolutional judge first thing
+# and Chapters 6 and 5 need no judge, so Chapter 4 (and the others) find the judge trained when they start
+# instead of waiting for it. The landing page and the short chapters follow in the book's order.
+LONGEST_FIRST := 09_convolutional_and_relu_networks 06_regularising_and_using_invertibility 05_open_questions \
+    04_choosing_a_preimage 07_learned_inverses_and_priors 10_networks_built_to_be_inverted 08_deep_networks
+STARTED_FIRST := $(foreach chapter,$(LONGEST_FIRST),$(filter %/$(chapter).md,$(CHAPTERS)))
 # The landing page is executed like a chapter: its figure is drawn by code.
-NOTEBOOKS := $(STAGE)/intro.ipynb $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(CHAPTERS))
+NOTEBOOKS := $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(STARTED_FIRST)) \
+    $(STAGE)/intro.ipynb $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(filter-out $(STARTED_FIRST),$(CHAPTERS)))
 # A notebook is published whole, by one mv, or not at all; make must not delete it when a recipe
 # fails, for the notebook it would delete may be another build's, published meanwhile.
 .PRECIOUS: $(NOTEBOOKS)

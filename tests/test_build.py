@@ -6,6 +6,7 @@ seconds, not a full book.
 """
 
 import json
+import re
 import os
 import shutil
 import signal
@@ -267,3 +268,17 @@ def test_a_file_in_place_of_the_cache_locks_is_told_once_and_the_build_runs_unca
     result = make(tiny, target="run")
     assert result.returncode == 0, result.stderr
     assert result.stdout.count(str(cache / "locks")) == 1 and "not a folder" in result.stdout
+
+
+def test_the_longest_chapters_start_first_and_every_page_executes_once(tmp_path):
+    # make -n lists the executions in the order make starts them, one at a time
+    result = subprocess.run(["make", "--no-print-directory", "-n", "-C", str(ROOT), "run", f"OUT={tmp_path}", "JOBS=1"],
+                            env={key: value for key, value in os.environ.items() if not key.startswith("MAKE")},
+                            capture_output=True, text=True, check=True)
+    started = [Path(source).stem for source in re.findall(r'--output "\$run\.source\.ipynb" (\S+?);', result.stdout)]
+    pages = sorted(["intro", *(path.stem for path in (ROOT / "chapters").glob("*.md"))])
+    assert sorted(started) == pages
+    longest_first = re.search(r"^LONGEST_FIRST := (.*)$", (ROOT / "Makefile").read_text().replace("\\\n", ""), re.M)[1].split()
+    assert set(longest_first) <= set(pages), "LONGEST_FIRST names a page that does not exist"
+    assert started[: len(longest_first)] == longest_first
+    assert started[0] == "09_convolutional_and_relu_networks"
