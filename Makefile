@@ -91,8 +91,10 @@ run: $(NOTEBOOKS)
 data: | $(INSTALLED)
 	$(BIN)/python -m nninv_book.data
 
+# Every test, on every core (pytest-xdist): each test file stays in one process, the tests that read the
+# built book share one build (see tests/conftest.py).
 test: $(INSTALLED) $(DATA) browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 # The fast loop: the library's and the book code's tests, without executing a chapter, building
 # the book, running make or pip, or installing Chromium (the `chapters` and `slow` markers), on

@@ -1,4 +1,11 @@
-"""The book built once per test session, with small parameters, through the Makefile."""
+"""The book built once per test session, with small parameters, through the Makefile.
+
+``make test`` runs the tests on two processes (pytest-xdist, ``--dist
+loadgroup``): each test file is one group, so that its fixtures are made
+once, and every test that reads the built book is in the group ``book``. The
+book itself is built once for all processes (the first to ask builds it while
+holding a lock, the others wait for it and read the same folder).
+"""
 
 import os
 import subprocess
@@ -6,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from nninv_book.locks import exclusive
 
 # Property tests explore new examples on every run, except under CI (CI=true), where they use
 # fixed ones so that its verdict is reproducible.
@@ -36,13 +45,25 @@ CHAPTER_FIXTURES = {"book"}
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        if CHAPTER_FIXTURES & set(getattr(item, "fixturenames", ())):
+        reads_the_book = bool(CHAPTER_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if reads_the_book:
             item.add_marker(pytest.mark.chapters)
+        if not any(item.iter_markers("xdist_group")):
+            item.add_marker(pytest.mark.xdist_group("book" if reads_the_book else item.path.stem))
 
 
 @pytest.fixture(scope="session")
-def book(tmp_path_factory) -> Path:
-    return build_book(tmp_path_factory.mktemp("book"))
+def book(tmp_path_factory, worker_id) -> Path:
+    """The book at small parameters, built by the first process that asks for it and shared by all."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # every xdist worker has its own folder below one for the whole run
+        shared = shared.parent
+    built = shared / "book.built"
+    with exclusive(shared / "book.lock"):
+        if not built.exists():
+            build_book(shared / "book")
+            built.touch()
+    return shared / "book" / "_build"
 
 
 def executed(book: Path, chapter: str) -> Path:
