@@ -92,9 +92,9 @@ data: | $(INSTALLED)
 	$(BIN)/python -m nninv_book.data
 
 # Every test, on every core (pytest-xdist): each test file stays in one process, the tests that read the
-# built book share one build (see tests/conftest.py).
+# built book share one build, and the two book builds start first, side by side (see tests/conftest.py).
 test: $(INSTALLED) $(DATA) browser
-	$(BIN)/python -m pytest -n auto --dist loadgroup
+	$(BIN)/python -m pytest -n auto --dist loadgroup --no-loadscope-reorder
 
 # The fast loop: the library's and the book code's tests, without executing a chapter, building
 # the book, running make or pip, or installing Chromium (the `chapters` and `slow` markers), on

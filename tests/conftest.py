@@ -39,6 +39,9 @@ def build_book(out: Path, target: str = "book") -> Path:
     return out / "_build"
 
 
+STARTED_FIRST = {"reproducibility": 0, "book": 1}
+"""The groups of tests that build a book, in the order they start."""
+
 CHAPTER_FIXTURES = {"book"}
 """Fixtures that execute the book: a test that uses one, directly or through another fixture, is marked ``chapters``."""
 
@@ -50,6 +53,8 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.chapters)
         if not any(item.iter_markers("xdist_group")):
             item.add_marker(pytest.mark.xdist_group("book" if reads_the_book else item.path.stem))
+    # The two book builds first, so that they run side by side (make test keeps this order: --no-loadscope-reorder).
+    items.sort(key=lambda item: STARTED_FIRST.get(item.get_closest_marker("xdist_group").args[0], len(STARTED_FIRST)))
 
 
 @pytest.fixture(scope="session")
