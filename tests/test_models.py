@@ -2,6 +2,10 @@
 
 import nninv_book  # noqa: F401  (quiet TensorFlow first)
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -111,3 +115,33 @@ def test_autoencoder_has_a_linear_encoder_of_the_code_size_and_a_sigmoid_decoder
 def test_impossible_decoder_and_autoencoder_settings_are_refused_by_name(tiny, train, message):
     with pytest.raises(ValueError, match=message):
         train(*tiny)
+
+
+TRAIN_ON_CORES = """
+import hashlib, os, sys
+os.sched_setaffinity(0, {int(core) for core in sys.argv[1].split(",")})
+import nninv_book
+import os
+import subprocess
+import sys
+
+import numpy as np
+from nninv_book import judge
+rng = np.random.default_rng(0)
+images, labels = rng.uniform(0, 1, (3000, 784)), rng.integers(0, 10, 3000)
+model = judge.convolutional_judge(images, labels, epochs=1, seed=0).model
+print(hashlib.sha256(b"".join(weights.tobytes() for weights in model.get_weights())).hexdigest())
+"""
+
+
+@pytest.mark.slow  # two processes import TensorFlow and train
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores to compare with one")
+def test_a_network_trained_on_one_core_has_the_weights_trained_on_every_core(tmp_path):
+    # TensorFlow splits its sums over one thread per core unless nninv_book.runtime pins it to one
+    every_core = ",".join(str(core) for core in sorted(os.sched_getaffinity(0)))
+    digests = [
+        subprocess.run([sys.executable, "-c", TRAIN_ON_CORES, cores], capture_output=True, text=True, check=True,
+                       env=os.environ | {"NNINV_CACHE_DIR": str(tmp_path / cores)}).stdout
+        for cores in (every_core.split(",")[0], every_core)
+    ]
+    assert digests[0] == digests[1]
