@@ -24,7 +24,7 @@ settings.load_profile("book")
 ROOT = Path(__file__).resolve().parents[1]
 # A reader's fork, as the address the Binder and header buttons are built for.
 REPOSITORY = "https://github.com/reader/nninv"
-SMALL = "-p epochs 1 -p n_judge 300 -p n_descent 20 -p descent_steps 200 -p sweep_epochs 1 -p deep_epochs 1 -p decoder_epochs 1 -p autoencoder_epochs 1 -p clusters_per_class 2 -p cnn_epochs 1 -p relu_epochs 1 -p n_tune 10 -p mv_steps 100 -p invertible_epochs 1 -p invertible_hidden 64 -p n_metamers 300"
+SMALL = "-p epochs 1 -p n_judge 300 -p judge_cnn_epochs 2 -p n_descent 20 -p descent_steps 200 -p sweep_epochs 1 -p deep_epochs 1 -p decoder_epochs 1 -p autoencoder_epochs 1 -p clusters_per_class 2 -p cnn_epochs 1 -p relu_epochs 1 -p n_tune 10 -p mv_steps 100 -p invertible_epochs 1 -p invertible_hidden 64 -p n_metamers 300"
 
 
 def build_book(out: Path, target: str = "book") -> Path:
