@@ -56,8 +56,8 @@ LONGEST_FIRST := 09_convolutional_and_relu_networks 06_regularising_and_using_in
     04_choosing_a_preimage 07_learned_inverses_and_priors 10_networks_built_to_be_inverted 08_deep_networks
 STARTED_FIRST := $(foreach chapter,$(LONGEST_FIRST),$(filter %/$(chapter).md,$(CHAPTERS)))
 # The landing page is executed like a chapter: its figure is drawn by code.
-NOTEBOOKS := $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(STARTED_FIRST)) \
-    $(STAGE)/intro.ipynb $(patsubst $(SOURCE)/chapters/%.md,$(STAGE)/chapters/%.ipynb,$(filter-out $(STARTED_FIRST),$(CHAPTERS)))
+PAGE_SOURCES := $(STARTED_FIRST) $(SOURCE)/intro.md $(filter-out $(STARTED_FIRST),$(CHAPTERS))
+NOTEBOOKS := $(patsubst $(SOURCE)/%.md,$(STAGE)/%.ipynb,$(PAGE_SOURCES))
 # A notebook is published whole, by one mv, or not at all; make must not delete it when a recipe
 # fails, for the notebook it would delete may be another build's, published meanwhile.
 .PRECIOUS: $(NOTEBOOKS)

@@ -6,8 +6,8 @@ seconds, not a full book.
 """
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess

@@ -121,10 +121,6 @@ TRAIN_ON_CORES = """
 import hashlib, os, sys
 os.sched_setaffinity(0, {int(core) for core in sys.argv[1].split(",")})
 import nninv_book
-import os
-import subprocess
-import sys
-
 import numpy as np
 from nninv_book import judge
 rng = np.random.default_rng(0)
