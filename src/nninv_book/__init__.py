@@ -4,8 +4,8 @@ MNIST built and verified offline (:mod:`~nninv_book.data`), the book's
 networks trained deterministically and cached (:mod:`~nninv_book.models`,
 :mod:`~nninv_book.cache`), the judge of what looks like a digit, the
 optimisation and adversarial baselines, one figure style, and the notebook
-and Sphinx helpers. Importing it first keeps TensorFlow quiet (see
-:mod:`nninv_book.runtime`).
+and Sphinx helpers. Importing it first keeps TensorFlow quiet and gives
+TensorFlow and BLAS one thread each (see :mod:`nninv_book.runtime`).
 """
 
-from nninv_book import runtime  # noqa: F401  (must run before TensorFlow is imported)
+from nninv_book import runtime  # noqa: F401  (must run before numpy and TensorFlow are imported)
