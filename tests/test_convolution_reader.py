@@ -56,10 +56,12 @@ def randomise_batch_normalization(layer, rng):
 @pytest.mark.parametrize("strides", [1, 2, 3, (1, 2)])
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("use_bias", [True, False])
-def test_a_conv2d_read_by_the_library_agrees_with_keras_for_every_stride_and_padding(strides, padding, use_bias):
+@pytest.mark.parametrize("channels", [1, 2])  # one input channel is applied window by window, more offset by offset
+def test_a_conv2d_read_by_the_library_agrees_with_keras_for_every_stride_and_padding(strides, padding, use_bias,
+                                                                                     channels):
     conv = L.Conv2D(3, (3, 2), strides=strides, padding=padding, use_bias=use_bias,
                     bias_initializer="random_normal", name="conv")
-    model = float64_model(conv, L.Flatten())
+    model = float64_model(conv, L.Flatten(), shape=(7, 8, channels))
     assert disagreement(model) <= 1e-13
     [step] = layer_inverses(model)
     assert isinstance(step, AffineLayer) and step.name == "conv"
@@ -111,6 +113,8 @@ def test_the_books_cnn_is_two_matrix_free_steps_and_one_matrix():
 
 MAPS = {
     "convolution": Convolution((5, 4, 2), np.random.default_rng(4).standard_normal((3, 2, 2, 3)), np.ones(3), (2, 1), "same"),
+    "one-channel convolution": Convolution((5, 4, 1), np.random.default_rng(4).standard_normal((2, 3, 1, 3)), None,
+                                           (1, 2), "valid"),
     "pooling": AveragePooling((5, 4, 2), (2, 3), (2, 2), "same"),
     "padding": ZeroPadding((5, 4, 2), ((1, 0), (2, 1))),
     "channels": ChannelAffine((5, 4, 2), np.array([2.0, -1.0]), np.array([0.5, 0.0])),

@@ -313,8 +313,12 @@ class LeakyReLU(Activation):
                 "a finite number > 0 (slope 0 is ReLU, which forgets negative pre-activations)"
             )
 
+    def forward(self, z):
+        z = np.asarray(z, dtype=np.float64)
+        return np.where(z >= 0, z, self.negative_slope * z)
+
     def forward_and_derivative(self, z):
-        return np.where(z >= 0, z, self.negative_slope * z), np.where(z >= 0, 1.0, self.negative_slope)
+        return self.forward(z), np.where(z >= 0, 1.0, self.negative_slope)
 
     def inverse_and_slope(self, h):
         slope = np.where(h >= 0, 1.0, 1.0 / self.negative_slope)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from nninv.activations import Activation, get_activation
 from nninv.checks import as_rows
@@ -182,6 +183,12 @@ class Convolution(AffineMap):
 
     def linear(self, x):
         padded = np.pad(_images(x, self.in_shape), ((0, 0), *self.pads, (0, 0)))
+        k_h, k_w, c_in, c_out = self.kernel.shape
+        if c_in == 1:  # one product of every window with the kernel: per offset, outer products
+            (out_h, out_w, _), (s_h, s_w) = self.out_shape, self.strides
+            windows = sliding_window_view(padded[..., 0], (k_h, k_w), axis=(1, 2))
+            windows = windows[:, : s_h * (out_h - 1) + 1 : s_h, : s_w * (out_w - 1) + 1 : s_w]
+            return (windows.reshape(-1, k_h * k_w) @ self.kernel.reshape(k_h * k_w, c_out)).reshape(len(x), -1)
         out = np.zeros((len(x), *self.out_shape))
         for p, q, window in self._windows():
             out += padded[window] @ self.kernel[p, q]

@@ -160,7 +160,8 @@ def relu_preimage(W, b, h, *, range_tol: float | None = RANGE_TOL) -> ReluPreima
         constraints = np.vstack([np.c_[W_A, -np.ones(len(W_A))], np.c_[-W_A, -np.ones(len(W_A))],
                                  np.c_[W_I, -np.ones(len(W_I))]])
         limits = np.r_[target, -target, -b[~active] / s]
-        result = linprog(cost, A_ub=constraints, b_ub=limits, bounds=bounds, method="highs")
+        result = linprog(cost, A_ub=constraints, b_ub=limits, bounds=bounds, method="highs-ds",
+                         options={"presolve": False})  # dense rows: presolve finds nothing, costs a fifth
         if result.status != 0:
             raise ValueError(
                 f"the linear programme for row {index} failed (HiGHS: {result.message}); the layer's weights "
