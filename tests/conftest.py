@@ -2,7 +2,8 @@
 
 ``make test`` runs the tests on two processes (pytest-xdist, ``--dist
 loadgroup``): each test file is one group, so that its fixtures are made
-once, and every test that reads the built book is in the group ``book``. The
+once (the tests of :data:`SPREAD`, which share none, are a group each), and
+every test that reads the built book is in the group ``book``. The
 book itself is built once for all processes (the first to ask builds it while
 holding a lock, the others wait for it and read the same folder).
 """
@@ -24,7 +25,7 @@ settings.load_profile("book")
 ROOT = Path(__file__).resolve().parents[1]
 # A reader's fork, as the address the Binder and header buttons are built for.
 REPOSITORY = "https://github.com/reader/nninv"
-SMALL = "-p epochs 1 -p n_judge 300 -p judge_cnn_epochs 2 -p n_descent 20 -p descent_steps 200 -p sweep_epochs 1 -p deep_epochs 1 -p decoder_epochs 1 -p autoencoder_epochs 1 -p clusters_per_class 2 -p cnn_epochs 1 -p relu_epochs 1 -p n_tune 10 -p mv_steps 100 -p invertible_epochs 1 -p invertible_hidden 64 -p n_metamers 300"
+SMALL = "-p epochs 1 -p n_judge 60 -p judge_cnn_epochs 1 -p n_descent 20 -p descent_steps 200 -p sweep_epochs 1 -p deep_epochs 1 -p decoder_epochs 1 -p autoencoder_epochs 1 -p clusters_per_class 2 -p cnn_epochs 1 -p relu_epochs 1 -p n_tune 10 -p mv_steps 100 -p invertible_epochs 1 -p invertible_hidden 64 -p n_metamers 300"
 
 
 def build_book(out: Path, target: str = "book") -> Path:
@@ -42,6 +43,10 @@ def build_book(out: Path, target: str = "book") -> Path:
 STARTED_FIRST = {"reproducibility": 0, "book": 1}
 """The groups of tests that build a book, in the order they start."""
 
+SPREAD = {"test_build"}
+"""Files whose tests share no fixture and each run make for seconds to a minute: each test is a group of its own,
+so that they spread over the processes instead of queueing on one."""
+
 CHAPTER_FIXTURES = {"book"}
 """Fixtures that execute the book: a test that uses one, directly or through another fixture, is marked ``chapters``."""
 
@@ -52,7 +57,8 @@ def pytest_collection_modifyitems(items):
         if reads_the_book:
             item.add_marker(pytest.mark.chapters)
         if not any(item.iter_markers("xdist_group")):
-            item.add_marker(pytest.mark.xdist_group("book" if reads_the_book else item.path.stem))
+            alone = item.path.stem in SPREAD
+            item.add_marker(pytest.mark.xdist_group("book" if reads_the_book else item.nodeid if alone else item.path.stem))
     # The two book builds first, so that they run side by side (make test keeps this order: --no-loadscope-reorder).
     items.sort(key=lambda item: STARTED_FIRST.get(item.get_closest_marker("xdist_group").args[0], len(STARTED_FIRST)))
 
