@@ -57,8 +57,8 @@ def pytest_collection_modifyitems(items):
         if reads_the_book:
             item.add_marker(pytest.mark.chapters)
         if not any(item.iter_markers("xdist_group")):
-            alone = item.path.stem in SPREAD
-            item.add_marker(pytest.mark.xdist_group("book" if reads_the_book else item.nodeid if alone else item.path.stem))
+            group = item.nodeid if item.path.stem in SPREAD else item.path.stem
+            item.add_marker(pytest.mark.xdist_group("book" if reads_the_book else group))
     # The two book builds first, so that they run side by side (make test keeps this order: --no-loadscope-reorder).
     items.sort(key=lambda item: STARTED_FIRST.get(item.get_closest_marker("xdist_group").args[0], len(STARTED_FIRST)))
 

@@ -25,6 +25,17 @@ def test_a_chain_behaves_like_the_list_of_its_layers():
     assert np.array_equal(chain.forward(x), network_forward(layers, x))
 
 
+def test_a_batch_larger_than_a_block_gets_what_each_row_gets_in_one_pass(monkeypatch):
+    import nninv.chain
+
+    layers = two_layers()
+    x = np.random.default_rng(2).standard_normal((nninv.chain.FORWARD_BLOCK * 2 + 5, 5))
+    blocked = network_forward(layers, x)
+    monkeypatch.setattr(nninv.chain, "FORWARD_BLOCK", len(x))
+    assert blocked.shape == (len(x), 2)
+    assert np.allclose(blocked, network_forward(layers, x), rtol=1e-13, atol=1e-15)
+
+
 def test_a_chain_whose_layers_do_not_connect_or_share_a_name_is_refused_by_name():
     first, second = two_layers()
     with pytest.raises(ValueError, match="layer 'second' gives 2 outputs but the next, 'first', takes 5"):

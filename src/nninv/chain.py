@@ -119,12 +119,11 @@ def as_chain(layers) -> Chain:
 def network_forward(layers: Sequence[DenseInverse], x) -> np.ndarray:
     """The network ``f_L o ... o f_1`` in float64, for a chain or a list of layers.
 
-    Examples
-    --------
     A batch runs in blocks of :data:`FORWARD_BLOCK` rows, so that a large
     one (the 30,000 images of a training split through a convolutional
     chain, whose hidden images are each 6,272 float64 numbers) never holds
-    every hidden image at once: each row's result is the same either way.
+    every hidden image at once; each row gets what it gets in one pass, up
+    to the round-off of the products' summation order.
 
     Examples
     --------
