@@ -128,6 +128,13 @@ def test_the_code_version_covers_the_recipe_module_and_the_runtime(tmp_path, mon
     assert "runtime.py" in covered and "cache.py" in covered
 
 
+def test_the_code_version_covers_the_runtime_settings_a_reader_changed(tmp_path, monkeypatch):
+    recipe = planted_module(tmp_path, monkeypatch, "recipes", "def recipe(**arguments):\n    return None, None\n")
+    before = cache.training_code_version(recipe.recipe)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")  # TensorFlow's own kernels train other weights
+    assert cache.training_code_version(recipe.recipe) != before
+
+
 @pytest.mark.slow  # trains a network per case; the computation tests below cover the same keys fast
 @pytest.mark.parametrize("damage", ["flipped byte", "truncated", "emptied"])
 def test_a_damaged_entry_is_trained_again_and_never_loaded(tiny, cache_dir, trainings, damage):

@@ -28,3 +28,11 @@ def test_a_thread_count_the_user_set_is_left_alone():
                           capture_output=True, text=True, check=True,
                           env=environment | {"OPENBLAS_NUM_THREADS": "3"}).stdout
     assert seen.strip() == "3"
+
+
+def test_tensorflow_loads_after_the_book_without_a_word_on_standard_error():
+    # its C++ core announces oneDNN's kernels on file descriptor 2 before any log level applies
+    environment = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
+    loaded = subprocess.run([sys.executable, "-c", "import nninv_book, tensorflow; print(tensorflow.__loader__.name)"],
+                            capture_output=True, text=True, check=True, env=environment)
+    assert (loaded.stdout.strip(), loaded.stderr) == ("tensorflow", "")

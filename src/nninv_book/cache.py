@@ -18,7 +18,9 @@ An entry is keyed (``joblib.hash``) on everything that changes its result:
   of :mod:`nninv` and :mod:`nninv_book` except :data:`BUILD_ONLY`, and the
   module (or, in a notebook, the source) of the function itself;
 * the versions of the numerical libraries (numpy, scipy, Keras, TensorFlow,
-  scikit-learn, ART).
+  scikit-learn, ART), and this process's values of the variables
+  :mod:`nninv_book.runtime` sets (a reader who turns oneDNN off or gives
+  TensorFlow more threads trains other weights).
 
 **Nothing in the cache is unpickled.** An entry is one file: a SHA-256 of its
 payload, then the payload, an ``.npz`` archive read with
@@ -59,6 +61,7 @@ import joblib
 import numpy as np
 
 from nninv_book.locks import LockError, exclusive
+from nninv_book.runtime import ENVIRONMENT
 
 ENVIRONMENT_VARIABLE = "NNINV_CACHE_DIR"
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
@@ -114,6 +117,11 @@ def _versions() -> bytes:
     return "\n".join(found).encode()
 
 
+def _settings() -> bytes:
+    """This process's values of the runtime's variables: a reader's own (oneDNN off, more threads) trains other weights."""
+    return json.dumps({key: os.environ.get(key) for key in sorted(ENVIRONMENT)}).encode()
+
+
 def _digest_of(paths, *extra: bytes) -> str:
     digest = hashlib.sha256(FORMAT)
     for path in sorted(set(paths)):
@@ -121,6 +129,7 @@ def _digest_of(paths, *extra: bytes) -> str:
     for part in extra:
         digest.update(part)
     digest.update(_versions())
+    digest.update(_settings())
     return digest.hexdigest()
 
 
