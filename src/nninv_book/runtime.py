@@ -46,7 +46,8 @@ ENVIRONMENT = {
 @contextlib.contextmanager
 def standard_error_discarded():
     """File descriptor 2 pointed at the null device, then back: C++ code writes there past ``sys.stderr``."""
-    sys.stderr.flush()
+    if sys.stderr is not None:  # what Python has buffered goes out before the descriptor moves
+        sys.stderr.flush()
     saved = os.dup(2)
     try:
         with open(os.devnull, "w") as null:
