@@ -26,7 +26,13 @@ Prints one table, all of it measured in this run on all 70,000 MNIST images:
   materialised as matrices, in memory, in the time to form them and in the
   time to back-propagate ten vectors per image (one Jacobian), and the most
   probable exact preimage of test digits: seconds per digit (the search
-  alone, prior fitted) and the largest output error.
+  alone, prior fitted) and the largest output error;
+* training (``--training``): one epoch of the convolutional judge on its
+  30,000 reference images with TensorFlow's own kernels and with oneDNN's
+  (what :mod:`nninv_book.runtime` turns on), each in a fresh process with an
+  empty cache folder, the time of the call (cache write included, process
+  start and imports not), and oneDNN twice, to check that it trains the same
+  weights on every run.
 
 Timings are the best of several repeats (``time.perf_counter``).
 """
@@ -36,6 +42,8 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -111,6 +119,35 @@ def convolutional_case(digits: int, seed: int) -> None:
           f"max |f(x) - y| = {found.output_max_abs_error:.2g}, refused {len(found.refused)}")
 
 
+TRAINING_RUN = """
+import hashlib, time
+import nninv_book  # the book's runtime; TF_ENABLE_ONEDNN_OPTS comes from the caller
+from nninv_book import data, judge
+(images, labels), _ = data.load_mnist()
+_, reference = data.training_split(len(images), 30000, {seed})
+x = data.as_inputs(images)[reference]
+began = time.perf_counter()
+trained = judge.convolutional_judge(x, labels[reference], epochs=1, seed={seed})
+seconds = time.perf_counter() - began
+print(seconds, hashlib.sha256(b"".join(w.tobytes() for w in trained.get_weights())).hexdigest())
+"""
+
+
+def training_case(seed: int) -> None:
+    """The ``--training`` lines (see the module)."""
+    runs = []
+    for onednn in ("0", "1", "1"):
+        with tempfile.TemporaryDirectory() as folder:
+            environment = os.environ | {"TF_ENABLE_ONEDNN_OPTS": onednn, "NNINV_CACHE_DIR": folder}
+            printed = subprocess.run([sys.executable, "-c", TRAINING_RUN.format(seed=seed)], env=environment,
+                                     capture_output=True, text=True, check=True).stdout.split()
+        runs.append((float(printed[0]), printed[1]))
+    (own, _), (first, first_weights), (second, second_weights) = runs
+    print(f"one epoch of the convolutional judge (30,000 images): TensorFlow's kernels {own:.1f} s, "
+          f"oneDNN's {min(first, second):.1f} s ({own / min(first, second):.2g}x faster)")
+    print(f"oneDNN, two runs: {'the same weights' if first_weights == second_weights else 'DIFFERENT weights'}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10, help="training epochs of the classifier (Chapter 1's default)")
@@ -121,7 +158,11 @@ def main() -> None:
     parser.add_argument("--descent-steps", type=int, default=20000, help="step budget of gradient descent")
     parser.add_argument("--cnn", action="store_true", help="measure the convolutional network instead")
     parser.add_argument("--cnn-digits", type=int, default=200, help="test digits the CNN inverts")
+    parser.add_argument("--training", action="store_true", help="time the convolutional judge's training instead")
     arguments = parser.parse_args()
+    if arguments.training:
+        training_case(arguments.seed)
+        return
     if arguments.cnn:
         convolutional_case(arguments.cnn_digits, arguments.seed)
         return

@@ -2,11 +2,13 @@
 
 ``TF_CPP_MIN_LOG_LEVEL=3`` silences TensorFlow's C++ log lines.
 ``TF_ENABLE_ONEDNN_OPTS=1`` runs Keras's float32 layers on oneDNN's kernels,
-which train the book's convolutional networks about twice as fast as
-TensorFlow's own (one epoch of the convolutional judge: 10 s instead of
-23 s) and, on one thread, train the same weights on every run
-(``make verify`` compares two executions). ``TF_NUM_INTRAOP_THREADS=1`` and
-``TF_NUM_INTEROP_THREADS=1`` run every operation on one thread: TensorFlow
+which train the book's convolutional networks faster than TensorFlow's
+own (one epoch of the convolutional judge: 12 s instead of 21 s, measured
+by ``benchmarks/inversion.py --training``) and, on one thread, train the
+same weights on every run (that benchmark trains twice and compares;
+``make verify`` compares two executions of the book).
+``TF_NUM_INTRAOP_THREADS=1`` and ``TF_NUM_INTEROP_THREADS=1`` run every
+operation on one thread: TensorFlow
 otherwise splits its sums over as many threads as the machine has cores, so
 the same seed trained other weights on one core than on two
 (tests/test_models.py shows it), and ``make`` runs two chapters side by side
