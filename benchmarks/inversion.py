@@ -122,12 +122,11 @@ def convolutional_case(digits: int, seed: int) -> None:
 TRAINING_RUN = """
 import hashlib, time
 import nninv_book  # the book's runtime; TF_ENABLE_ONEDNN_OPTS comes from the caller
-from nninv_book import data, judge
-(images, labels), _ = data.load_mnist()
-_, reference = data.training_split(len(images), 30000, {seed})
-x = data.as_inputs(images)[reference]
+from nninv_book import judge
+from nninv_book.standard import standard_data
+mnist = standard_data(30000, {seed})  # the chapters' judge reference images
 began = time.perf_counter()
-trained = judge.convolutional_judge(x, labels[reference], epochs=1, seed={seed})
+trained = judge.convolutional_judge(mnist.x_reference, mnist.labels_reference, epochs=1, seed={seed})
 seconds = time.perf_counter() - began
 print(seconds, hashlib.sha256(b"".join(w.tobytes() for w in trained.get_weights())).hexdigest())
 """

@@ -14,25 +14,27 @@ print(sorted({library["num_threads"] for library in threadpool_info() if library
 """
 
 
+def without_the_book_settings() -> dict:
+    """This process's environment less every variable the book sets, as a fresh shell would have it."""
+    return {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
+
+
 def test_importing_the_book_first_gives_numpy_and_scipy_one_blas_thread():
     # two chapters run side by side: a second BLAS thread in each would spin waiting for a core
-    environment = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
     threads = subprocess.run([sys.executable, "-c", BLAS_THREADS], capture_output=True, text=True, check=True,
-                             env=environment).stdout
+                             env=without_the_book_settings()).stdout
     assert threads.strip() == "[1]"
 
 
 def test_a_thread_count_the_user_set_is_left_alone():
-    environment = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
     seen = subprocess.run([sys.executable, "-c", "import nninv_book, os; print(os.environ['OPENBLAS_NUM_THREADS'])"],
                           capture_output=True, text=True, check=True,
-                          env=environment | {"OPENBLAS_NUM_THREADS": "3"}).stdout
+                          env=without_the_book_settings() | {"OPENBLAS_NUM_THREADS": "3"}).stdout
     assert seen.strip() == "3"
 
 
 def test_tensorflow_loads_after_the_book_without_a_word_on_standard_error():
     # its C++ core announces oneDNN's kernels on file descriptor 2 before any log level applies
-    environment = {key: value for key, value in os.environ.items() if key not in ENVIRONMENT}
     loaded = subprocess.run([sys.executable, "-c", "import nninv_book, tensorflow; print(tensorflow.__loader__.name)"],
-                            capture_output=True, text=True, check=True, env=environment)
+                            capture_output=True, text=True, check=True, env=without_the_book_settings())
     assert (loaded.stdout.strip(), loaded.stderr) == ("tensorflow", "")

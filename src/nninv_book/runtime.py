@@ -8,11 +8,10 @@ by ``benchmarks/inversion.py --training``) and, on one thread, train the
 same weights on every run (that benchmark trains twice and compares;
 ``make verify`` compares two executions of the book).
 ``TF_NUM_INTRAOP_THREADS=1`` and ``TF_NUM_INTEROP_THREADS=1`` run every
-operation on one thread: TensorFlow
-otherwise splits its sums over as many threads as the machine has cores, so
-the same seed trained other weights on one core than on two
-(tests/test_models.py shows it), and ``make`` runs two chapters side by side
-anyway. ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS``
+operation on one thread: TensorFlow otherwise splits its sums over as many
+threads as the machine has cores, so the same seed trained other weights on
+one core than on two (tests/test_models.py shows it), and ``make`` runs two
+chapters side by side anyway. ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and ``MKL_NUM_THREADS``
 give numpy's and scipy's BLAS one thread too: with two chapters side by
 side, each BLAS's idle threads spin while they wait for a core (a 60,000 x
 784 singular value decomposition took 7.6 s alone and about 90 s beside
