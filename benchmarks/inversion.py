@@ -138,9 +138,12 @@ def training_case(seed: int) -> None:
     for onednn in ("0", "1", "1"):
         with tempfile.TemporaryDirectory() as folder:
             environment = os.environ | {"TF_ENABLE_ONEDNN_OPTS": onednn, "NNINV_CACHE_DIR": folder}
-            printed = subprocess.run([sys.executable, "-c", TRAINING_RUN.format(seed=seed)], env=environment,
-                                     capture_output=True, text=True, check=True).stdout.split()
-        runs.append((float(printed[0]), printed[1]))
+            run = subprocess.run([sys.executable, "-c", TRAINING_RUN.format(seed=seed)], env=environment,
+                                 capture_output=True, text=True)
+        if run.returncode != 0:
+            raise SystemExit(f"the judge's training with TF_ENABLE_ONEDNN_OPTS={onednn} failed:\n{run.stderr[-3000:]}")
+        seconds, weights = run.stdout.split()
+        runs.append((float(seconds), weights))
     (own, _), (first, first_weights), (second, second_weights) = runs
     print(f"one epoch of the convolutional judge (30,000 images): TensorFlow's kernels {own:.1f} s, "
           f"oneDNN's {min(first, second):.1f} s ({own / min(first, second):.2g}x faster)")
